@@ -1,0 +1,264 @@
+//! Get Poetry Now!, asynchronous edition: tutorial Part 2, "Slow Poetry and the Apocalypse".
+//!
+//! The asynchronous model, written out by hand. The client opens a connection to every server, makes
+//! the sockets non-blocking, and then runs one loop: ask the operating system (with poll(2)) which
+//! sockets have data, read whatever each of those has without ever waiting, and go round again. The
+//! downloads interleave, so the total time is about that of the slowest poem, not the sum of them all.
+//!
+//! That loop is an embryonic reactor: Part 3 hands it over to Twisted (here, to the project's reactor
+//! on tokio). It is written with no async runtime on purpose; `rustix` only gives poll(2) a safe face.
+//!
+//! Start the three slow servers of Part 2 (see `slowpoetry`), then:
+//!
+//! ```text
+//! cargo run --bin get-poetry-async -- 10000 10001 10002
+//! ```
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{CommandFactory, Parser};
+use common::cli::address::ServerAddress;
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::{plain_error, report_error};
+use common::cli::poem::PoemOutput;
+use common::{errln, outln};
+use rustix::event::{PollFd, PollFlags, poll};
+
+/// Download poems from all servers at once with a hand-written poll loop (tutorial Part 2).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1. Every poem arrives in pieces, and a line
+/// is printed for each piece, so the interleaving of the downloads can be seen. The total time is
+/// about that of the slowest download.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-async",
+    version,
+    after_help = "Example, with the three slow servers of Part 2 running:\n  \
+                  get-poetry-async 10000 10001 10002"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
+    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    connect_timeout: Duration,
+
+    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
+    #[arg(long, value_enum, default_value_t)]
+    time_format: TimeFormat,
+
+    #[command(flatten)]
+    output: PoemOutput,
+}
+
+/// How many bytes one `read` takes at most, as in the tutorial.
+const READ_SIZE: usize = 1024;
+
+/// One download in progress.
+struct Download {
+    /// The 1-based position of its address on the command line.
+    task: usize,
+    /// The address the server actually has, printed with every piece that arrives.
+    peer: SocketAddr,
+    /// The connection; `None` once the poem is complete or the connection failed.
+    socket: Option<TcpStream>,
+    /// The bytes received so far.
+    poem: Vec<u8>,
+    /// Whether the server closed the connection after sending the whole poem.
+    complete: bool,
+}
+
+/// What one pass of reading a ready socket found.
+enum Pass {
+    /// Some bytes arrived (possibly none), and the server may have more to send.
+    Data(usize),
+    /// Some bytes arrived (possibly none), then the end of the poem.
+    Finished(usize),
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if options.servers.is_empty() {
+        let _ = Options::command().print_long_help();
+        return ExitCode::SUCCESS;
+    }
+
+    let started = Instant::now();
+    let mut failed = false;
+    let mut downloads = Vec::new();
+    for (index, server) in options.servers.iter().enumerate() {
+        let task = index + 1;
+        match connect(server, options.connect_timeout) {
+            Ok((socket, peer)) => downloads.push(Download {
+                task,
+                peer,
+                socket: Some(socket),
+                poem: Vec::new(),
+                complete: false,
+            }),
+            Err(error) => {
+                errln!(
+                    "Task {task}: failed to connect to {server}: {}",
+                    plain_error(&error)
+                );
+                failed = true;
+            }
+        }
+    }
+
+    if let Err(error) = run_poll_loop(&mut downloads) {
+        report_error(format_args!("poll failed: {error}"));
+        return ExitCode::FAILURE;
+    }
+
+    let mut poems = Vec::new();
+    for download in &downloads {
+        if download.complete {
+            outln!(
+                "Task {}: {} bytes of poetry",
+                download.task,
+                download.poem.len()
+            );
+            if let Err(error) = options.output.save(download.task, &download.poem) {
+                report_error(format_args!(
+                    "cannot save the poem of task {}: {error}",
+                    download.task
+                ));
+                return ExitCode::FAILURE;
+            }
+            poems.push((download.task, download.poem.as_slice()));
+        } else {
+            failed = true;
+        }
+    }
+    outln!(
+        "Got {} poems in {}",
+        poems.len(),
+        options.time_format.show(started.elapsed())
+    );
+    options.output.print(poems);
+
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Connects with an ordinary blocking call, then makes the socket non-blocking for the loop.
+///
+/// Connecting to a server on this machine takes no time worth interleaving, so, as in the tutorial,
+/// only the downloads are asynchronous.
+fn connect(server: &ServerAddress, timeout: Duration) -> io::Result<(TcpStream, SocketAddr)> {
+    let socket = server.connect(timeout)?;
+    socket.set_nonblocking(true)?;
+    let peer = socket.peer_addr()?;
+    Ok((socket, peer))
+}
+
+/// The select loop of Part 2: wait until some socket is readable, read what it has, repeat until every
+/// download is over.
+fn run_poll_loop(downloads: &mut [Download]) -> io::Result<()> {
+    loop {
+        // The downloads still open, and the poll(2) entries that watch them, index for index.
+        let open: Vec<usize> = (0..downloads.len())
+            .filter(|&i| downloads[i].socket.is_some())
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        let ready = wait_for_readable(downloads, &open)?;
+        for index in ready {
+            read_ready(&mut downloads[index]);
+        }
+    }
+}
+
+/// Blocks in poll(2) until at least one open socket is readable (or closed, or in error), and returns
+/// the indices of those downloads. This is the only place where the program waits.
+fn wait_for_readable(downloads: &[Download], open: &[usize]) -> io::Result<Vec<usize>> {
+    let mut entries: Vec<PollFd<'_>> = open
+        .iter()
+        .filter_map(|&i| downloads[i].socket.as_ref())
+        .map(|socket| PollFd::new(socket, PollFlags::IN))
+        .collect();
+    loop {
+        match poll(&mut entries, None) {
+            Ok(_) => break,
+            // A signal interrupted the wait; nothing happened to the sockets, so wait again.
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(open
+        .iter()
+        .zip(&entries)
+        .filter(|(_, entry)| !entry.revents().is_empty())
+        .map(|(&index, _)| index)
+        .collect())
+}
+
+/// Reads everything a ready socket has right now, without waiting, and reports it.
+fn read_ready(download: &mut Download) {
+    let Some(socket) = download.socket.as_mut() else {
+        return;
+    };
+    match read_available(socket, &mut download.poem) {
+        Ok(Pass::Data(count)) => report_piece(download, count),
+        Ok(Pass::Finished(count)) => {
+            report_piece(download, count);
+            download.socket = None;
+            download.complete = true;
+            outln!("Task {} finished", download.task);
+        }
+        Err(error) => {
+            download.socket = None;
+            errln!(
+                "Task {}: lost the connection to {} after {} bytes: {}",
+                download.task,
+                download.peer,
+                download.poem.len(),
+                plain_error(&error)
+            );
+        }
+    }
+}
+
+/// Prints the line for a piece of poem that arrived, if anything arrived.
+fn report_piece(download: &Download, count: usize) {
+    if count > 0 {
+        outln!(
+            "Task {}: got {count} bytes of poetry from {}",
+            download.task,
+            download.peer
+        );
+    }
+}
+
+/// Reads chunks until the socket has nothing more for now (`WouldBlock`) or reaches end of file.
+///
+/// Only a read of zero bytes means the server closed the connection; a wake-up that finds no data is
+/// not the end of the poem (the tutorial's client treated it as one).
+fn read_available(socket: &mut TcpStream, poem: &mut Vec<u8>) -> io::Result<Pass> {
+    let mut buffer = [0; READ_SIZE];
+    let mut count = 0;
+    loop {
+        match socket.read(&mut buffer) {
+            Ok(0) => return Ok(Pass::Finished(count)),
+            Ok(n) => {
+                poem.extend_from_slice(&buffer[..n]);
+                count += n;
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                return Ok(Pass::Data(count));
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Get Poetry Now!, blocking edition: tutorial Part 2, "Slow Poetry and the Apocalypse".
+//!
+//! The synchronous model: the client downloads the poems one after another, and every read blocks
+//! until the server sends something. However slow each server is, the total time is the *sum* of the
+//! downloads. Compare it with `get-poetry-async`, which fetches the same poems in about the time of the
+//! slowest one.
+//!
+//! Start the three slow servers of Part 2 (see `slowpoetry`), then:
+//!
+//! ```text
+//! cargo run --bin get-poetry-blocking -- 10000 10001 10002
+//! ```
+
+use std::io::{self, Read};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{CommandFactory, Parser};
+use common::cli::address::ServerAddress;
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::{plain_error, report_error};
+use common::cli::poem::PoemOutput;
+use common::{errln, outln};
+
+/// Download poems one at a time, blocking on every read (tutorial Part 2).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1. The poems are fetched in order, each
+/// only once the previous one has arrived, so the total time is the sum of the downloads.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-blocking",
+    version,
+    after_help = "Example, with the three slow servers of Part 2 running:\n  \
+                  get-poetry-blocking 10000 10001 10002"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
+    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    connect_timeout: Duration,
+
+    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
+    #[arg(long, value_enum, default_value_t)]
+    time_format: TimeFormat,
+
+    #[command(flatten)]
+    output: PoemOutput,
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if options.servers.is_empty() {
+        // With nothing to fetch, explain how to use the program, as the tutorial's clients do.
+        let _ = Options::command().print_long_help();
+        return ExitCode::SUCCESS;
+    }
+
+    let show = |elapsed| options.time_format.show(elapsed);
+    let mut poems = Vec::new();
+    let mut total = Duration::ZERO;
+    let mut failed = false;
+    for (index, server) in options.servers.iter().enumerate() {
+        let task = index + 1;
+        outln!("Task {task}: get poetry from: {server}");
+        let started = Instant::now();
+        let result = get_poetry(server, options.connect_timeout);
+        let elapsed = started.elapsed();
+        total += elapsed;
+        match result {
+            Ok(poem) => {
+                outln!(
+                    "Task {task}: got {} bytes of poetry from {server} in {}",
+                    poem.len(),
+                    show(elapsed)
+                );
+                if let Err(error) = options.output.save(task, &poem) {
+                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    return ExitCode::FAILURE;
+                }
+                poems.push((task, poem));
+            }
+            Err(error) => {
+                errln!(
+                    "Task {task}: failed to get poetry from {server}: {}",
+                    plain_error(&error)
+                );
+                failed = true;
+            }
+        }
+    }
+    outln!("Got {} poems in {}", poems.len(), show(total));
+    options
+        .output
+        .print(poems.iter().map(|(task, poem)| (*task, poem.as_slice())));
+
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Downloads one poem: connect, then read until the server closes the connection.
+///
+/// Every call here blocks. While `read` waits for the next few bytes, the program can do nothing
+/// else at all, which is the whole point of this stage.
+fn get_poetry(server: &ServerAddress, connect_timeout: Duration) -> io::Result<Vec<u8>> {
+    let mut socket = server.connect(connect_timeout)?;
+    let mut poem = Vec::new();
+    socket.read_to_end(&mut poem)?;
+    Ok(poem)
+}

@@ -1,0 +1,241 @@
+//! Addresses: what the clients connect to and where the servers listen.
+//!
+//! The tutorial's clients take each server as `[hostname:]port`, where a bare port means the local
+//! machine. Its servers take `--iface` and `--port`. The servers also print the peer of each
+//! connection the way Python prints a socket address, `('127.0.0.1', 35458)`, which this module
+//! reproduces so that a student's terminal looks like the tutorial's.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The host a client uses when an address argument is a bare port.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// One poetry server as a client names it on the command line: `[host:]port`.
+///
+/// The host is kept as typed (a name is resolved only when connecting), so that the lines a client
+/// prints show the address the user gave. An IPv6 literal is written in brackets, `[::1]:10000`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddress {
+    /// The host name or IP literal, without brackets.
+    pub host: String,
+    /// The TCP port, 1 to 65535.
+    pub port: u16,
+}
+
+impl ServerAddress {
+    /// Resolves the host and opens a blocking TCP connection, trying each resolved address in turn.
+    ///
+    /// `timeout` bounds each connection attempt; name resolution itself is left to the system.
+    pub fn connect(&self, timeout: Duration) -> io::Result<TcpStream> {
+        let mut last_error = None;
+        for addr in (self.host.as_str(), self.port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) => return Ok(stream),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "the name has no addresses")
+        }))
+    }
+}
+
+impl FromStr for ServerAddress {
+    type Err = String;
+
+    /// Parses `port`, `host:port` or `[ipv6]:port`.
+    ///
+    /// As in the tutorial, an address without brackets is split at its first colon, and an empty host
+    /// (`:10000`) means the local machine.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
+            let (host, rest) = bracketed
+                .split_once(']')
+                .ok_or_else(|| format!("'{text}' has a '[' but no closing ']'"))?;
+            let port = rest
+                .strip_prefix(':')
+                .ok_or_else(|| format!("'{text}' needs ':port' after the ']'"))?;
+            (host, port)
+        } else {
+            match text.split_once(':') {
+                Some((host, port)) => (host, port),
+                None => ("", text),
+            }
+        };
+        let host = if host.is_empty() { DEFAULT_HOST } else { host };
+        Ok(ServerAddress {
+            host: host.to_owned(),
+            port: parse_port(port)?,
+        })
+    }
+}
+
+impl fmt::Display for ServerAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Parses a client's port: digits only, 1 to 65535.
+fn parse_port(text: &str) -> Result<u16, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("port must be a whole number, not '{text}'"));
+    }
+    match text.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(format!("port {text} is out of range (1-65535)")),
+    }
+}
+
+/// Resolves a server's `--iface` and `--port` into the one address to listen on.
+///
+/// A name such as `localhost` may resolve to both `::1` and `127.0.0.1`. The tutorial's servers listen
+/// on IPv4 and its clients default to `127.0.0.1`, so an IPv4 address wins when there is one.
+pub fn listen_address(iface: &str, port: u16) -> io::Result<SocketAddr> {
+    let candidates: Vec<SocketAddr> = (iface, port).to_socket_addrs()?.collect();
+    candidates
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or_else(|| candidates.first())
+        .copied()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name has no addresses"))
+}
+
+/// A peer address printed as Python prints a socket address: `('127.0.0.1', 35458)`.
+///
+/// The tutorial's servers print their peers this way (`Somebody at ('127.0.0.1', 35458) wants
+/// poetry!`); an IPv6 peer gets Python's four-element form with flow info and scope id.
+#[derive(Debug, Clone, Copy)]
+pub struct PythonPeer(pub SocketAddr);
+
+impl fmt::Display for PythonPeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            SocketAddr::V4(v4) => write!(f, "('{}', {})", v4.ip(), v4.port()),
+            SocketAddr::V6(v6) => write!(
+                f,
+                "('{}', {}, {}, {})",
+                v6.ip(),
+                v6.port(),
+                v6.flowinfo(),
+                v6.scope_id()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServerAddress, String> {
+        text.parse()
+    }
+
+    fn address(host: &str, port: u16) -> ServerAddress {
+        ServerAddress {
+            host: host.to_owned(),
+            port,
+        }
+    }
+
+    #[test]
+    fn a_bare_port_means_the_local_machine() {
+        assert_eq!(parse("10000"), Ok(address("127.0.0.1", 10000)));
+    }
+
+    #[test]
+    fn host_and_port_split_at_the_first_colon() {
+        assert_eq!(
+            parse("example.org:10001"),
+            Ok(address("example.org", 10001))
+        );
+        assert_eq!(parse("10.0.0.1:1"), Ok(address("10.0.0.1", 1)));
+        assert_eq!(
+            parse("a:b:1").unwrap_err(),
+            "port must be a whole number, not 'b:1'"
+        );
+    }
+
+    #[test]
+    fn an_empty_host_means_the_local_machine() {
+        assert_eq!(parse(":10002"), Ok(address("127.0.0.1", 10002)));
+    }
+
+    #[test]
+    fn ipv6_literals_go_in_brackets() {
+        assert_eq!(parse("[::1]:10003"), Ok(address("::1", 10003)));
+        assert_eq!(parse("[::1]:10003").unwrap().to_string(), "[::1]:10003");
+        assert_eq!(
+            parse("[::1").unwrap_err(),
+            "'[::1' has a '[' but no closing ']'"
+        );
+        assert_eq!(
+            parse("[::1]").unwrap_err(),
+            "'[::1]' needs ':port' after the ']'"
+        );
+    }
+
+    #[test]
+    fn ports_must_be_digits_in_range() {
+        assert_eq!(
+            parse("abc").unwrap_err(),
+            "port must be a whole number, not 'abc'"
+        );
+        assert_eq!(
+            parse("host:").unwrap_err(),
+            "port must be a whole number, not ''"
+        );
+        assert_eq!(
+            parse("").unwrap_err(),
+            "port must be a whole number, not ''"
+        );
+        assert_eq!(
+            parse("+80").unwrap_err(),
+            "port must be a whole number, not '+80'"
+        );
+        assert_eq!(
+            parse("-1").unwrap_err(),
+            "port must be a whole number, not '-1'"
+        );
+        assert_eq!(parse("0").unwrap_err(), "port 0 is out of range (1-65535)");
+        assert_eq!(
+            parse("65536").unwrap_err(),
+            "port 65536 is out of range (1-65535)"
+        );
+        assert_eq!(
+            parse("99999999999999999999").unwrap_err(),
+            "port 99999999999999999999 is out of range (1-65535)"
+        );
+        assert_eq!(parse("65535"), Ok(address("127.0.0.1", 65535)));
+    }
+
+    #[test]
+    fn display_shows_the_address_as_typed() {
+        assert_eq!(parse("10000").unwrap().to_string(), "127.0.0.1:10000");
+        assert_eq!(parse("localhost:7").unwrap().to_string(), "localhost:7");
+    }
+
+    #[test]
+    fn listening_prefers_ipv4() {
+        let addr = listen_address("localhost", 0).unwrap();
+        assert!(addr.is_ipv4(), "{addr}");
+        assert_eq!(listen_address("::1", 5).unwrap().to_string(), "[::1]:5");
+    }
+
+    #[test]
+    fn peers_print_as_python_tuples() {
+        let v4: SocketAddr = "127.0.0.1:35458".parse().unwrap();
+        assert_eq!(PythonPeer(v4).to_string(), "('127.0.0.1', 35458)");
+        let v6: SocketAddr = "[::1]:80".parse().unwrap();
+        assert_eq!(PythonPeer(v6).to_string(), "('::1', 80, 0, 0)");
+    }
+}

@@ -1,0 +1,10 @@
+//! Command-line plumbing shared by the programs.
+//!
+//! None of this is a lesson of the tutorial: it is the part of each program that would otherwise be
+//! copied from file to file (parsing addresses and durations, reading poems, reporting errors), kept
+//! here so that the program files can show only their networking.
+
+pub mod address;
+pub mod duration;
+pub mod output;
+pub mod poem;

@@ -1,0 +1,80 @@
+//! Printing lines: at once, and without a panic when the reader has gone.
+//!
+//! The servers print a line for every client and every chunk, and scripts read those lines through a
+//! pipe while the server runs (the startup line carries the port a script must connect to), so each
+//! line is flushed as it is written. `println!` panics when the pipe is closed (`slowpoetry | head`);
+//! these helpers end the program quietly instead, as a Unix tool does when its reader goes away.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Prints a line on stdout and flushes it; see [`print_line`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::print_line(&mut ::std::io::stdout().lock(), format_args!($($arg)*))
+    };
+}
+
+/// Prints a line on stderr; see [`print_line`].
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::print_line(&mut ::std::io::stderr().lock(), format_args!($($arg)*))
+    };
+}
+
+/// Writes one line and flushes it. When the reader has closed the pipe, the program exits with status
+/// 0: nobody is left to read what it would say.
+pub fn print_line(out: &mut impl Write, line: fmt::Arguments<'_>) {
+    let written = out
+        .write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(error) = written
+        && error.kind() == io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// The name the program was started as (`slowpoetry`), for the front of its error lines.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "poetry".to_owned())
+}
+
+/// Reports an error that ends the program as one line on stderr: `slowpoetry: error: <what>`.
+///
+/// The program's name comes first, as with any Unix tool, so that the line still makes sense in a
+/// script's log.
+pub fn report_error(what: impl fmt::Display) {
+    errln!("{}: error: {what}", program_name());
+}
+
+/// An I/O error as a person wants to read it: `Connection refused`, without Rust's `(os error 111)`.
+pub fn plain_error(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_errors_drop_the_os_error_number() {
+        let refused = io::Error::from_raw_os_error(111);
+        assert_eq!(plain_error(&refused), "Connection refused");
+        let custom = io::Error::other("the name has no addresses");
+        assert_eq!(plain_error(&custom), "the name has no addresses");
+    }
+}

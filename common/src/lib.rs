@@ -1,0 +1,22 @@
+//! The library that every program of the project shares.
+//!
+//! The programs in `bins/` re-create, one tutorial stage at a time, the servers and clients of Dave
+//! Peticolas's *An Introduction to Asynchronous Programming and Twisted*. Each stage keeps its own
+//! networking logic in its own file, so that a reader can put version N beside version N+1 and see what
+//! changed. What the stages share and what is not the lesson of any of them lives here, once.
+//!
+//! # Crate map
+//!
+//! * [`cli`]: the command-line plumbing of every program.
+//!   * [`cli::address`]: the `[host:]port` arguments of the clients, the `--iface`/`--port` pair of the
+//!     servers, and the Python-style peer text the servers print.
+//!   * [`cli::duration`]: durations in (`0.7`, `700ms`, `1s`) and out (`0:00:10.126361` as the tutorial
+//!     prints them, or a human or machine form on request).
+//!   * [`cli::poem`]: poem files, the character-sized chunks a slow server sends, and what a client does
+//!     with a poem once it has it (save it, print it).
+//!   * [`cli::output`]: printing lines that reach a pipe at once, and one-line error reports.
+//!
+//! Later stages of the tutorial add the reactor, the Protocol/Factory/Transport layer, the framing
+//! receivers, the Deferred and the services; each arrives as its own module with its Part.
+
+pub mod cli;

@@ -1,0 +1,150 @@
+//! What the end-to-end tests share: starting the real programs, reading what they print, and the
+//! facts about the poems the tests check against.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+
+/// The path of one of the project's programs, built by Cargo for the tests.
+pub fn program(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_slowpoetry"))
+        .parent()
+        .unwrap();
+    dir.join(name)
+}
+
+/// The path of a poem in `poetry/`.
+pub fn poem_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("poetry")
+        .join(name)
+}
+
+/// The bytes of a poem in `poetry/`.
+pub fn poem(name: &str) -> Vec<u8> {
+    std::fs::read(poem_path(name)).unwrap()
+}
+
+/// Runs a program to completion with no input and returns what it printed and its status.
+pub fn run(name: &str, args: &[&str]) -> Output {
+    Command::new(program(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The lines of a captured stream.
+pub fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A port on 127.0.0.1 with nothing listening on it (it was free a moment ago).
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Whether `text` is a duration as the tutorial prints it: `H:MM:SS` with an optional `.ffffff`.
+pub fn is_clock(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let parts: Vec<&str> = whole.split(':').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    parts.len() == 3
+        && digits(parts[0])
+        && parts[1].len() == 2
+        && digits(parts[1])
+        && parts[2].len() == 2
+        && digits(parts[2])
+        && (fraction.is_empty() || (fraction.len() == 6 && digits(fraction)))
+}
+
+/// A server program running in the background for one test; killed when dropped.
+pub struct Server {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    /// The port it reported on its first line.
+    pub port: u16,
+    /// Its first line, as printed.
+    pub startup_line: String,
+}
+
+impl Server {
+    /// Starts a server with `--port 0` added, and reads the port it got from its first line, which
+    /// ends `on port N.`.
+    pub fn start(name: &str, args: &[&str]) -> Server {
+        let mut child = Command::new(program(name))
+            .args(args)
+            .args(["--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut startup_line = String::new();
+        stdout.read_line(&mut startup_line).unwrap();
+        let startup_line = startup_line.trim_end().to_owned();
+        let port = startup_line
+            .strip_suffix('.')
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in the startup line {startup_line:?}"));
+        Server {
+            child,
+            stdout,
+            port,
+            startup_line,
+        }
+    }
+
+    /// Starts `slowpoetry` on a poem of `poetry/`, with extra options.
+    pub fn slow(poem_name: &str, options: &[&str]) -> Server {
+        let path = poem_path(poem_name);
+        let mut args = vec![path.to_str().unwrap()];
+        args.extend_from_slice(options);
+        Server::start("slowpoetry", &args)
+    }
+
+    /// The port as a client argument.
+    pub fn arg(&self) -> String {
+        self.port.to_string()
+    }
+
+    /// Reads the next line the server prints (waiting for it).
+    pub fn next_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line.trim_end().to_owned()
+    }
+
+    /// Stops the server and returns everything it printed after the startup line, and on stderr.
+    pub fn stop(mut self) -> (Vec<String>, Vec<String>) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let mut out = Vec::new();
+        self.stdout.read_to_end(&mut out).unwrap();
+        let mut err = Vec::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_end(&mut err)
+            .unwrap();
+        (lines(&out), lines(&err))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
