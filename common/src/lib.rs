@@ -20,3 +20,5 @@
 //! receivers, the Deferred and the services; each arrives as its own module with its Part.
 
 pub mod cli;
+pub mod log;
+pub mod reactor;

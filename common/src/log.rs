@@ -1,0 +1,156 @@
+//! A small twistd-style logger: `2026-11-21 07:28:50+0000 [system] message`.
+//!
+//! Twisted's `log.msg` and `log.err` write nothing until an observer is started with
+//! `startLogging`; from then on every entry is a line with a timestamp, the "system" it came from in
+//! brackets (`-` when there is none) and the message, continuation lines indented with a tab. This
+//! module keeps those rules, so that servers asked to log, and the daemon of Part 16, read like
+//! twistd's logs.
+//!
+//! The reactor reports errors from callbacks with [`report_unhandled`]: into the log once logging has
+//! started, on stderr before that, because an error must never vanish.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+thread_local! {
+    /// Where log entries go; `None` until [`start_logging`] is called.
+    static OBSERVER: RefCell<Option<Box<dyn Write>>> = const { RefCell::new(None) };
+}
+
+/// Starts logging to `out` (stdout, a file...): from now on [`msg`] and [`err`] write entries there.
+///
+/// Like Twisted's `startLogging`, it first writes `Log opened.`. Entries made before it are dropped.
+pub fn start_logging(out: impl Write + 'static) {
+    OBSERVER.with(|observer| *observer.borrow_mut() = Some(Box::new(out)));
+    msg("Log opened.");
+}
+
+/// Stops logging; later entries are dropped again. Returns whether logging was on.
+pub fn stop_logging() -> bool {
+    OBSERVER.with(|observer| observer.borrow_mut().take().is_some())
+}
+
+/// Whether an observer is started.
+pub fn is_logging() -> bool {
+    OBSERVER.with(|observer| observer.borrow().is_some())
+}
+
+/// Logs a message with no system: `... [-] message`.
+pub fn msg(message: impl AsRef<str>) {
+    msg_from("-", message);
+}
+
+/// Logs a message from `system`, e.g. the protocol and peer a server is talking to:
+/// `... [PoetryProtocol,0,127.0.0.1] message`.
+pub fn msg_from(system: &str, message: impl AsRef<str>) {
+    OBSERVER.with(|observer| {
+        if let Some(out) = observer.borrow_mut().as_mut() {
+            // A log that cannot be written (disk full, closed pipe) must not take the program down.
+            let _ = out
+                .write_all(format_entry(SystemTime::now(), system, message.as_ref()).as_bytes())
+                .and_then(|()| out.flush());
+        }
+    });
+}
+
+/// Logs an error: `Unhandled Error` and then the description, indented, as twistd does.
+pub fn err(description: impl AsRef<str>) {
+    msg(format!("Unhandled Error\n{}\n", description.as_ref()));
+}
+
+/// Reports an error that escaped a callback, with what was being called when it happened.
+///
+/// Into the log when logging has started, else as one line on stderr, so it is never lost.
+pub fn report_unhandled(context: &str, error: &str) {
+    if is_logging() {
+        err(format!("while {context}: {error}"));
+    } else {
+        let _ = writeln!(io::stderr(), "Unhandled error while {context}: {error}");
+    }
+}
+
+/// One log entry, lines after the first indented with a tab: `2026-11-21 07:28:50+0000 [-] text\n`.
+pub fn format_entry(at: SystemTime, system: &str, message: &str) -> String {
+    let mut entry = format!("{} [{system}] ", timestamp(at));
+    for (index, line) in message.split('\n').enumerate() {
+        if index > 0 {
+            entry.push_str("\n\t");
+        }
+        entry.push_str(line);
+    }
+    entry.push('\n');
+    entry
+}
+
+/// `2026-11-21 07:28:50+0000`: twistd's timestamp, in UTC.
+fn timestamp(at: SystemTime) -> String {
+    // humantime gives `2026-11-21T07:28:50Z`; twistd writes a space and a numeric offset.
+    let rfc3339 = humantime::format_rfc3339_seconds(at).to_string();
+    format!("{}+0000", rfc3339.replace('T', " ").trim_end_matches('Z'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// A log observer whose output the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn without_timestamps(text: &[u8]) -> Vec<String> {
+        String::from_utf8(text.to_vec())
+            .unwrap()
+            .lines()
+            .map(|line| line.get(25..).unwrap_or(line).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn entries_have_twistd_timestamps_and_systems() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_795_246_130);
+        assert_eq!(
+            format_entry(at, "-", "This will be logged."),
+            "2026-11-21 07:28:50+0000 [-] This will be logged.\n"
+        );
+        assert_eq!(
+            format_entry(at, "Poetry,0,127.0.0.1", "two\nlines"),
+            "2026-11-21 07:28:50+0000 [Poetry,0,127.0.0.1] two\n\tlines\n"
+        );
+    }
+
+    #[test]
+    fn nothing_is_logged_before_logging_starts() {
+        msg("dropped");
+        let captured = Captured::default();
+        start_logging(captured.clone());
+        msg("kept");
+        err("it broke");
+        msg_from("Poetry,0,127.0.0.1", "sending 10 bytes");
+        assert!(stop_logging());
+        msg("dropped again");
+        assert_eq!(
+            without_timestamps(&captured.0.borrow()),
+            [
+                "[-] Log opened.",
+                "[-] kept",
+                "[-] Unhandled Error",
+                "\tit broke",
+                "\t",
+                "[Poetry,0,127.0.0.1] sending 10 bytes",
+            ]
+        );
+    }
+}

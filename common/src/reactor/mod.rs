@@ -1,0 +1,243 @@
+//! The reactor: Twisted's event loop, built on a single-threaded tokio runtime.
+//!
+//! Part 3 of the tutorial replaces the hand-written select loop of Part 2 with Twisted's reactor: a
+//! loop that waits for events (a socket is readable, a timer is due) and calls back the code that
+//! asked for them. [`Reactor`] is that loop. Underneath, tokio's current-thread runtime does the
+//! waiting (epoll on Linux, its timer wheel for time); on top, the API is Twisted's: [`Reactor::run`],
+//! [`Reactor::stop`], [`Reactor::call_when_running`], [`Reactor::call_later`], readers for raw file
+//! descriptors, TCP and UDP.
+//!
+//! Everything runs on the thread that calls `run`, one callback at a time, as in Twisted. That is why
+//! the state that callbacks share lives in `Rc` and `RefCell` and never behind a lock, and why a
+//! callback that blocks stalls everything (the lesson of Part 4's broken client).
+//!
+//! An error returned or a panic raised by any callback is reported with what the reactor was calling,
+//! and the loop goes on (Part 3's `exception.py`).
+
+mod guard;
+mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+
+pub use guard::CallbackResult;
+use timers::Timers;
+pub use timers::{DelayedCall, DelayedCallError};
+
+/// Where a reactor is in its single life: made, running, stopping, stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Ready,
+    Running,
+    Stopping,
+    Stopped,
+}
+
+/// Why `run` or `stop` was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactorError {
+    /// `run` was called while the reactor is running.
+    AlreadyRunning,
+    /// `run` was called after the reactor had stopped: a reactor runs once.
+    NotRestartable,
+    /// `stop` was called when the reactor is not running (or is already stopping).
+    NotRunning,
+}
+
+impl fmt::Display for ReactorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReactorError::AlreadyRunning => write!(f, "the reactor is already running"),
+            ReactorError::NotRestartable => {
+                write!(f, "the reactor has stopped and cannot run again")
+            }
+            ReactorError::NotRunning => write!(f, "can't stop a reactor that isn't running"),
+        }
+    }
+}
+
+impl std::error::Error for ReactorError {}
+
+/// Twisted's reactor: a handle to one event loop. Clones are handles to the same loop.
+///
+/// Make one with [`Reactor::new`], arrange the first things to do (`call_when_running`,
+/// `call_later`, `listen_tcp`, `connect_tcp`), then call [`Reactor::run`], which returns once some
+/// callback calls [`Reactor::stop`] or the process gets SIGINT or SIGTERM.
+#[derive(Clone)]
+pub struct Reactor {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    /// The tasks of this reactor; declared first so that they are dropped before the runtime.
+    local: LocalSet,
+    runtime: Runtime,
+    timers: Rc<Timers>,
+    phase: Cell<Phase>,
+    stop_requested: Notify,
+    /// Callbacks to make as soon as `run` starts the loop.
+    when_running: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+}
+
+impl Reactor {
+    /// Makes a reactor on a new single-threaded tokio runtime.
+    pub fn new() -> io::Result<Reactor> {
+        Reactor::build(tokio::runtime::Builder::new_current_thread().enable_all())
+    }
+
+    /// Makes a reactor whose clock is paused: time stands still while anything is ready to run, and
+    /// jumps straight to the next timer when nothing is. Timer logic can then be tested exactly,
+    /// and a five-second countdown takes no time at all.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn with_paused_clock() -> io::Result<Reactor> {
+        Reactor::build(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true),
+        )
+    }
+
+    fn build(builder: &mut tokio::runtime::Builder) -> io::Result<Reactor> {
+        let runtime = builder.build()?;
+        let timers = Rc::new(Timers::new(runtime.handle().clone()));
+        Ok(Reactor {
+            inner: Rc::new(Inner {
+                local: LocalSet::new(),
+                runtime,
+                timers,
+                phase: Cell::new(Phase::Ready),
+                stop_requested: Notify::new(),
+                when_running: RefCell::new(VecDeque::new()),
+            }),
+        })
+    }
+
+    /// Runs the event loop until [`stop`](Reactor::stop) is called, or SIGINT or SIGTERM arrives;
+    /// then returns, so that the code after it runs (printing the poems a client got, say).
+    ///
+    /// A reactor runs once: calling `run` again, while it runs or after it stopped, is an error.
+    pub fn run(&self) -> Result<(), ReactorError> {
+        match self.inner.phase.get() {
+            Phase::Ready => {}
+            Phase::Running | Phase::Stopping => return Err(ReactorError::AlreadyRunning),
+            Phase::Stopped => return Err(ReactorError::NotRestartable),
+        }
+        self.inner.phase.set(Phase::Running);
+        let inner = &self.inner;
+        inner.local.block_on(&inner.runtime, async {
+            let timers = tokio::task::spawn_local(Rc::clone(&inner.timers).drive());
+            let signals = tokio::task::spawn_local(stop_on_signals(self.clone()));
+            loop {
+                let next = inner.when_running.borrow_mut().pop_front();
+                match next {
+                    Some(callback) => callback(),
+                    None => break,
+                }
+            }
+            inner.stop_requested.notified().await;
+            timers.abort();
+            signals.abort();
+        });
+        self.inner.phase.set(Phase::Stopped);
+        Ok(())
+    }
+
+    /// Asks the loop to stop: `run` returns once the current callback is done.
+    ///
+    /// An error when the reactor is not running, or has already been asked to stop, as in Twisted.
+    pub fn stop(&self) -> Result<(), ReactorError> {
+        if self.inner.phase.get() != Phase::Running {
+            return Err(ReactorError::NotRunning);
+        }
+        self.inner.phase.set(Phase::Stopping);
+        self.inner.stop_requested.notify_one();
+        Ok(())
+    }
+
+    /// Whether the loop is running (and has not been asked to stop).
+    pub fn is_running(&self) -> bool {
+        self.inner.phase.get() == Phase::Running
+    }
+
+    /// Calls `callback` once the loop is running: at the start of `run`, in the order the callbacks
+    /// were given, or at once if the loop already runs. Its error or panic is reported and the loop
+    /// goes on.
+    pub fn call_when_running<R: CallbackResult>(&self, callback: impl FnOnce() -> R + 'static) {
+        let guarded = move || {
+            guard::call(&"calling a startup callback", callback);
+        };
+        if self.inner.phase.get() == Phase::Running {
+            guarded();
+        } else {
+            self.inner
+                .when_running
+                .borrow_mut()
+                .push_back(Box::new(guarded));
+        }
+    }
+
+    /// Calls `callback` after `delay`, and returns the handle that can cancel or move the call.
+    ///
+    /// A call scheduled from inside a callback, even with no delay, runs on a later turn of the loop,
+    /// never inside the callback that scheduled it. Its error or panic is reported and the loop goes
+    /// on.
+    pub fn call_later<R: CallbackResult>(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() -> R + 'static,
+    ) -> DelayedCall {
+        self.inner.timers.schedule(
+            delay,
+            Box::new(move || {
+                guard::call(&"calling a timed call", callback);
+            }),
+        )
+    }
+
+    /// The reactor's clock: seconds since the reactor was made. [`DelayedCall::get_time`] uses the
+    /// same clock.
+    pub fn seconds(&self) -> f64 {
+        self.inner.timers.seconds()
+    }
+
+    /// How many timed calls are pending.
+    pub fn pending_calls(&self) -> usize {
+        self.inner.timers.pending()
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("phase", &self.inner.phase.get())
+            .finish()
+    }
+}
+
+/// Stops the reactor on the first SIGINT (Ctrl-C) or SIGTERM, so that `run` returns and the program
+/// ends normally, its closing code included.
+async fn stop_on_signals(reactor: Reactor) {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    let _ = reactor.stop();
+}
+
+#[cfg(test)]
+mod tests;

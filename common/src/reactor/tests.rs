@@ -1,0 +1,211 @@
+//! Tests of the reactor's loop and timed calls, under a paused clock: time jumps from one deadline
+//! to the next, so the times below are exact.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::*;
+
+/// A log of what happened, shared by the callbacks of one test.
+#[derive(Clone, Default)]
+struct Events(Rc<RefCell<Vec<String>>>);
+
+impl Events {
+    fn push(&self, event: impl Into<String>) {
+        self.0.borrow_mut().push(event.into());
+    }
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+}
+
+fn paused() -> Reactor {
+    Reactor::with_paused_clock().unwrap()
+}
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// Schedules a call that records its name and the reactor's time.
+fn record_at(
+    reactor: &Reactor,
+    events: &Events,
+    delay: Duration,
+    name: &'static str,
+) -> DelayedCall {
+    let (clock, events) = (reactor.clone(), events.clone());
+    reactor.call_later(delay, move || {
+        events.push(format!("{name} at {:.3}", clock.seconds()))
+    })
+}
+
+/// Stops the reactor after `delay`.
+fn stop_after(reactor: &Reactor, delay: Duration) {
+    let handle = reactor.clone();
+    reactor.call_later(delay, move || handle.stop());
+}
+
+#[test]
+fn stop_when_not_running_is_an_error() {
+    let reactor = paused();
+    assert_eq!(reactor.stop(), Err(ReactorError::NotRunning));
+}
+
+#[test]
+fn run_returns_after_stop_and_runs_only_once() {
+    let reactor = paused();
+    let handle = reactor.clone();
+    let events = Events::default();
+    let log = events.clone();
+    reactor.call_when_running(move || {
+        log.push(format!("nested run: {:?}", handle.run()));
+        log.push(format!("stop: {:?}", handle.stop()));
+        log.push(format!("stop again: {:?}", handle.stop()));
+    });
+    assert_eq!(reactor.run(), Ok(()));
+    assert_eq!(
+        events.take(),
+        [
+            "nested run: Err(AlreadyRunning)",
+            "stop: Ok(())",
+            "stop again: Err(NotRunning)"
+        ]
+    );
+    assert_eq!(reactor.run(), Err(ReactorError::NotRestartable));
+    assert_eq!(reactor.stop(), Err(ReactorError::NotRunning));
+    assert!(!reactor.is_running());
+}
+
+#[test]
+fn startup_callbacks_run_in_order_once_running() {
+    let reactor = paused();
+    let events = Events::default();
+    for name in ["first", "second"] {
+        let (log, handle) = (events.clone(), reactor.clone());
+        reactor.call_when_running(move || log.push(format!("{name}: {}", handle.is_running())));
+    }
+    events.push("before run");
+    stop_after(&reactor, Duration::ZERO);
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["before run", "first: true", "second: true"]);
+}
+
+#[test]
+fn timed_calls_run_in_deadline_order_at_their_time() {
+    let reactor = paused();
+    let events = Events::default();
+    record_at(&reactor, &events, ms(2000), "c");
+    record_at(&reactor, &events, ms(500), "a");
+    record_at(&reactor, &events, ms(1000), "b1");
+    record_at(&reactor, &events, ms(1000), "b2");
+    stop_after(&reactor, ms(3000));
+    reactor.run().unwrap();
+    assert_eq!(
+        events.take(),
+        ["a at 0.500", "b1 at 1.000", "b2 at 1.000", "c at 2.000"]
+    );
+}
+
+#[test]
+fn a_call_scheduled_inside_a_callback_runs_after_it() {
+    let reactor = paused();
+    let events = Events::default();
+    let (handle, log) = (reactor.clone(), events.clone());
+    reactor.call_later(ms(10), move || {
+        let inner_log = log.clone();
+        handle.call_later(Duration::ZERO, move || inner_log.push("inner"));
+        log.push("outer done");
+    });
+    stop_after(&reactor, ms(20));
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["outer done", "inner"]);
+}
+
+#[test]
+fn cancelled_calls_never_run() {
+    let reactor = paused();
+    let events = Events::default();
+    let call = record_at(&reactor, &events, ms(100), "cancelled");
+    record_at(&reactor, &events, ms(200), "kept");
+    assert!(call.active());
+    assert_eq!(call.cancel(), Ok(()));
+    assert!(!call.active());
+    assert_eq!(call.cancel(), Err(DelayedCallError::AlreadyCancelled));
+    assert_eq!(call.reset(ms(1)), Err(DelayedCallError::AlreadyCancelled));
+    assert_eq!(reactor.pending_calls(), 1);
+    stop_after(&reactor, ms(300));
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["kept at 0.200"]);
+}
+
+#[test]
+fn a_call_that_ran_cannot_be_cancelled() {
+    let reactor = paused();
+    let events = Events::default();
+    let call = record_at(&reactor, &events, ms(100), "ran");
+    stop_after(&reactor, ms(200));
+    reactor.run().unwrap();
+    assert!(!call.active());
+    assert_eq!(call.cancel(), Err(DelayedCallError::AlreadyCalled));
+    assert_eq!(call.delay(ms(1)), Err(DelayedCallError::AlreadyCalled));
+}
+
+#[test]
+fn reset_and_delay_move_a_call() {
+    let reactor = paused();
+    let events = Events::default();
+    let sooner = record_at(&reactor, &events, ms(5000), "reset");
+    let later = record_at(&reactor, &events, ms(1000), "delayed");
+    assert_eq!(sooner.get_time(), 5.0);
+    sooner.reset(ms(300)).unwrap();
+    later.delay(ms(700)).unwrap();
+    assert_eq!(sooner.get_time(), 0.3);
+    assert_eq!(later.get_time(), 1.7);
+    stop_after(&reactor, ms(6000));
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["reset at 0.300", "delayed at 1.700"]);
+}
+
+#[test]
+fn a_callback_can_cancel_another_due_at_the_same_time() {
+    let reactor = paused();
+    let events = Events::default();
+    let victim: Rc<RefCell<Option<DelayedCall>>> = Rc::default();
+    let slot = victim.clone();
+    reactor.call_later(ms(100), move || slot.borrow().as_ref().unwrap().cancel());
+    *victim.borrow_mut() = Some(record_at(&reactor, &events, ms(100), "victim"));
+    stop_after(&reactor, ms(200));
+    reactor.run().unwrap();
+    assert!(events.take().is_empty());
+}
+
+#[test]
+fn failing_callbacks_do_not_stop_the_loop() {
+    let reactor = paused();
+    let events = Events::default();
+    reactor.call_when_running(|| Err::<(), _>("I fall down."));
+    reactor.call_later(ms(10), || -> () {
+        panic!("I fall down too.");
+    });
+    let log = events.clone();
+    reactor.call_later(ms(20), move || log.push("But I get up again."));
+    stop_after(&reactor, ms(30));
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["But I get up again."]);
+}
+
+#[test]
+fn the_clock_starts_at_zero_and_follows_the_loop() {
+    let reactor = paused();
+    assert_eq!(reactor.seconds(), 0.0);
+    let (handle, seen) = (reactor.clone(), Events::default());
+    let log = seen.clone();
+    reactor.call_later(ms(1500), move || {
+        log.push(format!("{}", handle.seconds()));
+        handle.stop()
+    });
+    reactor.run().unwrap();
+    assert_eq!(seen.take(), ["1.5"]);
+}
