@@ -225,18 +225,24 @@ impl fmt::Debug for Reactor {
 
 /// Stops the reactor on the first SIGINT (Ctrl-C) or SIGTERM, so that `run` returns and the program
 /// ends normally, its closing code included.
-async fn stop_on_signals(reactor: Reactor) {
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
+///
+/// The handlers are installed at once, when this is called, not when the returned future is first
+/// polled: a signal that arrives while the startup callbacks run is not lost.
+fn stop_on_signals(reactor: Reactor) -> impl Future<Output = ()> {
+    let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+    );
+    async move {
+        let (Ok(mut interrupt), Ok(mut terminate)) = handlers else {
+            return;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = reactor.stop();
     }
-    let _ = reactor.stop();
 }
 
 #[cfg(test)]
