@@ -29,7 +29,7 @@ fn run(name: &str, args: &[&str]) -> Output {
 /// Starts an example that runs until it is stopped, and waits until its reactor is running, which
 /// is when it has installed its SIGTERM handler (before that, SIGTERM would simply kill it).
 fn spawn(name: &str) -> Child {
-    let child = Command::new(example(name))
+    let mut child = Command::new(example(name))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -49,6 +49,8 @@ fn spawn(name: &str) -> Child {
         }
         thread::sleep(Duration::from_millis(10));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("{name} never installed its SIGTERM handler");
 }
 
