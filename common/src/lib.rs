@@ -16,9 +16,20 @@
 //!     with a poem once it has it (save it, print it).
 //!   * [`cli::output`]: printing lines that reach a pipe at once, and one-line error reports.
 //!
-//! Later stages of the tutorial add the reactor, the Protocol/Factory/Transport layer, the framing
-//! receivers, the Deferred and the services; each arrives as its own module with its Part.
+//! * [`reactor`] (Parts 3 and 4): the event loop, Twisted's API on a single-threaded tokio runtime:
+//!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP ports and
+//!   connections. Errors and panics in callbacks are reported, and the loop goes on.
+//! * [`protocol`] (Part 5): [`protocol::Protocol`], [`protocol::Factory`],
+//!   [`protocol::ClientFactory`] and [`protocol::Transport`]: the reactor makes the connections and
+//!   moves the bytes, our code says what to do with them.
+//! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
+//! * [`testing`]: an in-memory transport, to test protocols without sockets.
+//!
+//! Later stages of the tutorial add the framing receivers, the Deferred and the services; each
+//! arrives as its own module with its Part.
 
 pub mod cli;
 pub mod log;
+pub mod protocol;
 pub mod reactor;
+pub mod testing;

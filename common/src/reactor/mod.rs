@@ -15,6 +15,7 @@
 //! and the loop goes on (Part 3's `exception.py`).
 
 mod guard;
+pub(crate) mod tcp;
 mod timers;
 
 use std::cell::{Cell, RefCell};
@@ -86,6 +87,8 @@ struct Inner {
     stop_requested: Notify,
     /// Callbacks to make as soon as `run` starts the loop.
     when_running: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    /// How many ports and connections use each factory.
+    factory_users: tcp::FactoryUsers,
 }
 
 impl Reactor {
@@ -117,6 +120,7 @@ impl Reactor {
                 phase: Cell::new(Phase::Ready),
                 stop_requested: Notify::new(),
                 when_running: RefCell::new(VecDeque::new()),
+                factory_users: tcp::FactoryUsers::default(),
             }),
         })
     }
