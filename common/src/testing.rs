@@ -3,8 +3,7 @@
 //! A protocol's logic is best tested by feeding it bytes directly, in every chunk size down to one
 //! byte at a time, and looking at what it wrote. [`StringTransport`] is the transport for that (as
 //! Twisted's `StringTransport`): it records writes and closes instead of sending anything. For timer
-//! logic, [`Reactor::with_paused_clock`](crate::reactor::Reactor::with_paused_clock) (feature
-//! `test-util`) runs a reactor whose time jumps from one deadline to the next.
+//! logic, `Reactor::with_paused_clock` (with the feature `test-util`) runs a reactor whose time jumps from one deadline to the next.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;

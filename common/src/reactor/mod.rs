@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
 pub use guard::CallbackResult;
-use timers::Timers;
+use timers::{Callback, Timers};
 pub use timers::{DelayedCall, DelayedCallError};
 
 /// Where a reactor is in its single life: made, running, stopping, stopped.
@@ -201,9 +201,31 @@ impl Reactor {
     ) -> DelayedCall {
         self.inner.timers.schedule(
             delay,
-            Box::new(move || {
+            Callback::Once(Box::new(move || {
                 guard::call(&"calling a timed call", callback);
-            }),
+            })),
+        )
+    }
+
+    /// Calls `callback` after `delay`, and then again after each interval it returns, until it
+    /// returns `None` or the returned [`DelayedCall`] is cancelled (the callback may cancel it
+    /// itself).
+    ///
+    /// This is how a slow server paces a connection: one timed call per connection for its whole
+    /// life, re-armed after each chunk, rather than a new one per chunk. A panic in the callback is
+    /// reported and ends the repetition.
+    pub fn call_repeatedly(
+        &self,
+        delay: Duration,
+        mut callback: impl FnMut() -> Option<Duration> + 'static,
+    ) -> DelayedCall {
+        self.inner.timers.schedule(
+            delay,
+            Callback::Repeating(Box::new(move || {
+                let mut again = None;
+                guard::call(&"calling a repeating call", || again = callback());
+                again
+            })),
         )
     }
 

@@ -1,7 +1,7 @@
 //! Tests of the reactor's loop and timed calls, under a paused clock: time jumps from one deadline
 //! to the next, so the times below are exact.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -208,4 +208,52 @@ fn the_clock_starts_at_zero_and_follows_the_loop() {
     });
     reactor.run().unwrap();
     assert_eq!(seen.take(), ["1.5"]);
+}
+
+#[test]
+fn repeating_calls_run_until_they_say_stop() {
+    let reactor = paused();
+    let events = Events::default();
+    let (clock, log, runs) = (reactor.clone(), events.clone(), Rc::new(Cell::new(0)));
+    let call = reactor.call_repeatedly(ms(100), move || {
+        runs.set(runs.get() + 1);
+        log.push(format!("run {} at {:.3}", runs.get(), clock.seconds()));
+        (runs.get() < 3).then_some(ms(250))
+    });
+    assert!(call.active());
+    stop_after(&reactor, ms(2000));
+    reactor.run().unwrap();
+    assert_eq!(
+        events.take(),
+        ["run 1 at 0.100", "run 2 at 0.350", "run 3 at 0.600"]
+    );
+    assert!(!call.active());
+    assert_eq!(call.cancel(), Err(DelayedCallError::AlreadyCalled));
+}
+
+#[test]
+fn a_repeating_call_can_cancel_itself_or_be_cancelled() {
+    let reactor = paused();
+    let events = Events::default();
+    let slot: Rc<RefCell<Option<DelayedCall>>> = Rc::default();
+    let (log, own) = (events.clone(), slot.clone());
+    let call = reactor.call_repeatedly(ms(10), move || {
+        log.push("tick");
+        own.borrow().as_ref().unwrap().cancel().unwrap();
+        Some(ms(10))
+    });
+    *slot.borrow_mut() = Some(call.clone());
+    let other_log = events.clone();
+    let other = reactor.call_repeatedly(ms(15), move || {
+        other_log.push("tock");
+        Some(ms(10))
+    });
+    let stopper = other.clone();
+    reactor.call_later(ms(40), move || stopper.cancel());
+    stop_after(&reactor, ms(100));
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["tick", "tock", "tock", "tock"]);
+    assert!(!call.active());
+    assert!(!other.active());
+    assert_eq!(other.cancel(), Err(DelayedCallError::AlreadyCancelled));
 }

@@ -21,6 +21,8 @@ use tokio::time::{Instant, sleep_until};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CallState {
     Pending,
+    /// A repeating call is running its callback (and may cancel itself from there).
+    Repeating,
     Called,
     Cancelled,
 }
@@ -45,12 +47,20 @@ impl fmt::Display for DelayedCallError {
 
 impl std::error::Error for DelayedCallError {}
 
+/// What a timed call runs.
+pub(crate) enum Callback {
+    /// Runs once.
+    Once(Box<dyn FnOnce()>),
+    /// Runs, then says how long until it runs again, or `None` when it is done.
+    Repeating(Box<dyn FnMut() -> Option<Duration>>),
+}
+
 /// One timed call: when it is due, and what to run.
 struct TimedCall {
     id: u64,
     deadline: Cell<Instant>,
     state: Cell<CallState>,
-    callback: RefCell<Option<Box<dyn FnOnce()>>>,
+    callback: RefCell<Option<Callback>>,
 }
 
 /// The timed calls of one reactor, and the means to wake the task that runs them.
@@ -93,11 +103,7 @@ impl Timers {
     }
 
     /// Schedules `callback` to run `delay` from now.
-    pub(crate) fn schedule(
-        self: &Rc<Self>,
-        delay: Duration,
-        callback: Box<dyn FnOnce()>,
-    ) -> DelayedCall {
+    pub(crate) fn schedule(self: &Rc<Self>, delay: Duration, callback: Callback) -> DelayedCall {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let call = Rc::new(TimedCall {
@@ -136,6 +142,36 @@ impl Timers {
             .remove(&(call.deadline.get(), call.id));
     }
 
+    /// Runs one due call. A repeating call goes back into the queue, the same entry with a new
+    /// deadline, so that a call made every 100 ms for a whole connection costs no allocation per run.
+    fn fire(&self, call: &Rc<TimedCall>, now: Instant) {
+        let callback = call.callback.borrow_mut().take();
+        match callback {
+            None => call.state.set(CallState::Called),
+            Some(Callback::Once(callback)) => {
+                call.state.set(CallState::Called);
+                callback();
+            }
+            Some(Callback::Repeating(mut callback)) => {
+                call.state.set(CallState::Repeating);
+                let again = callback();
+                if call.state.get() != CallState::Repeating {
+                    // The callback cancelled its own call.
+                    return;
+                }
+                match again {
+                    Some(interval) => {
+                        call.state.set(CallState::Pending);
+                        call.deadline.set(now + interval);
+                        *call.callback.borrow_mut() = Some(Callback::Repeating(callback));
+                        self.insert(call);
+                    }
+                    None => call.state.set(CallState::Called),
+                }
+            }
+        }
+    }
+
     /// Runs the timed calls for as long as the reactor runs.
     ///
     /// Each pass takes the calls that are due *now* and runs them; a call scheduled by one of them,
@@ -154,10 +190,7 @@ impl Timers {
                 for ((deadline, _), call) in due {
                     // An earlier call of this same pass may have cancelled or moved this one.
                     if call.state.get() == CallState::Pending && call.deadline.get() == deadline {
-                        call.state.set(CallState::Called);
-                        if let Some(callback) = call.callback.borrow_mut().take() {
-                            callback();
-                        }
+                        self.fire(&call, now);
                     }
                 }
                 tokio::task::yield_now().await;
@@ -189,9 +222,13 @@ pub struct DelayedCall {
 }
 
 impl DelayedCall {
-    /// Cancels the call, so that it never runs. An error if it already ran or was cancelled.
+    /// Cancels the call, so that it never runs (again). An error if it already ran or was cancelled.
+    ///
+    /// A repeating call may cancel itself from inside its own callback.
     pub fn cancel(&self) -> Result<(), DelayedCallError> {
-        self.check_pending()?;
+        if self.call.state.get() != CallState::Repeating {
+            self.check_pending()?;
+        }
         self.timers.remove(&self.call);
         self.call.state.set(CallState::Cancelled);
         // Drop the callback now: it may hold resources (a connection, a buffer) worth freeing.
@@ -209,9 +246,13 @@ impl DelayedCall {
         self.move_to(self.call.deadline.get() + delay)
     }
 
-    /// Whether the call is still pending: neither run nor cancelled.
+    /// Whether the call is still pending: neither run nor cancelled. A repeating call is active
+    /// until it is cancelled or says it is done.
     pub fn active(&self) -> bool {
-        self.call.state.get() == CallState::Pending
+        matches!(
+            self.call.state.get(),
+            CallState::Pending | CallState::Repeating
+        )
     }
 
     /// When the call is (or was) due, on the reactor's clock (see
@@ -231,7 +272,7 @@ impl DelayedCall {
     fn check_pending(&self) -> Result<(), DelayedCallError> {
         match self.call.state.get() {
             CallState::Pending => Ok(()),
-            CallState::Called => Err(DelayedCallError::AlreadyCalled),
+            CallState::Called | CallState::Repeating => Err(DelayedCallError::AlreadyCalled),
             CallState::Cancelled => Err(DelayedCallError::AlreadyCancelled),
         }
     }
