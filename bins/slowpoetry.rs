@@ -20,16 +20,15 @@
 use std::fs;
 use std::io::Write;
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::{PythonPeer, listen_address};
-use common::cli::duration::parse_duration;
 use common::cli::output::{plain_error, report_error};
-use common::cli::poem::{chunks, poetry_file};
+use common::cli::poem::chunks;
+use common::cli::server::{PacingOptions, ServeOptions};
 use common::{errln, outln};
 
 /// Serve one poem, slowly, to one client at a time (tutorial Part 2).
@@ -47,36 +46,22 @@ use common::{errln, outln};
                   Then fetch with: nc localhost 10000"
 )]
 struct Options {
-    /// The poem to serve.
-    #[arg(value_name = "POETRY_FILE", value_parser = poetry_file)]
-    poem: PathBuf,
+    #[command(flatten)]
+    serve: ServeOptions,
 
-    /// The port to listen on; 0 (the default) asks the system for any free port.
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-
-    /// The interface to listen on: a host name or an IP address.
-    #[arg(long, default_value = "localhost")]
-    iface: String,
-
-    /// The pause after each send: seconds (0.1) or a number with a unit (100ms, 1s).
-    #[arg(long, default_value = "0.1", value_parser = parse_duration)]
-    delay: Duration,
-
-    /// How many characters to send at a time.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    num_bytes: u64,
+    #[command(flatten)]
+    pacing: PacingOptions,
 }
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    let listener = match listen_address(&options.iface, options.port).and_then(TcpListener::bind) {
+    let listener = match listen_address(&options.serve.iface, options.serve.port).and_then(TcpListener::bind) {
         Ok(listener) => listener,
         Err(error) => {
             report_error(format_args!(
                 "cannot listen on {} port {}: {}",
-                options.iface,
-                options.port,
+                options.serve.iface,
+                options.serve.port,
                 plain_error(&error)
             ));
             return ExitCode::FAILURE;
@@ -84,8 +69,8 @@ fn main() -> ExitCode {
     };
     let port = listener
         .local_addr()
-        .map_or(options.port, |addr| addr.port());
-    outln!("Serving {} on port {port}.", options.poem.display());
+        .map_or(options.serve.port, |addr| addr.port());
+    outln!("Serving {} on port {port}.", options.serve.poem.display());
 
     // One client at a time: `serve` does not return until this client has the whole poem (or has
     // gone), and only then does the loop come back to accept the next one.
@@ -114,21 +99,20 @@ fn serve(mut client: TcpStream, options: &Options) {
     outln!("Somebody at {peer} wants poetry!");
 
     // Read afresh for every client, so an edited poem shows in the next download.
-    let poem = match fs::read(&options.poem) {
+    let poem = match fs::read(&options.serve.poem) {
         Ok(poem) => poem,
         Err(error) => {
-            errln!("cannot read {}: {error}", options.poem.display());
+            errln!("cannot read {}: {error}", options.serve.poem.display());
             return;
         }
     };
-    let chars_per_chunk = usize::try_from(options.num_bytes).unwrap_or(usize::MAX);
-    for chunk in chunks(&poem, chars_per_chunk) {
+    for chunk in chunks(&poem, options.pacing.chars_per_chunk()) {
         outln!("Sending {} bytes", chunk.len());
         if let Err(error) = client.write_all(chunk) {
             outln!("Somebody at {peer} went away: {}", plain_error(&error));
             return;
         }
-        thread::sleep(options.delay);
+        thread::sleep(options.pacing.delay);
     }
     // End of file is the end of the poem: closing our side tells the client it has everything.
     let _ = client.shutdown(Shutdown::Write);

@@ -66,6 +66,15 @@ pub fn is_clock(text: &str) -> bool {
         && (fraction.is_empty() || (fraction.len() == 6 && digits(fraction)))
 }
 
+/// The port in a server's startup line, which ends `on port N.` (the slow servers) or
+/// `on IPv4Address(type='TCP', host='127.0.0.1', port=N).` (the Twisted-style servers).
+pub fn port_in_startup_line(line: &str) -> Option<u16> {
+    let line = line.strip_suffix('.')?;
+    let line = line.strip_suffix(')').unwrap_or(line);
+    let digits = line.rsplit([' ', '=']).next()?;
+    digits.parse().ok()
+}
+
 /// A server program running in the background for one test; killed when dropped.
 pub struct Server {
     child: Child,
@@ -77,8 +86,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server with `--port 0` added, and reads the port it got from its first line, which
-    /// ends `on port N.`.
+    /// Starts a server with `--port 0` added, and reads the port it got from its first line.
     pub fn start(name: &str, args: &[&str]) -> Server {
         let mut child = Command::new(program(name))
             .args(args)
@@ -92,10 +100,7 @@ impl Server {
         let mut startup_line = String::new();
         stdout.read_line(&mut startup_line).unwrap();
         let startup_line = startup_line.trim_end().to_owned();
-        let port = startup_line
-            .strip_suffix('.')
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|port| port.parse().ok())
+        let port = port_in_startup_line(&startup_line)
             .unwrap_or_else(|| panic!("no port in the startup line {startup_line:?}"));
         Server {
             child,

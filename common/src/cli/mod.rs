@@ -8,3 +8,4 @@ pub mod address;
 pub mod duration;
 pub mod output;
 pub mod poem;
+pub mod server;
