@@ -17,10 +17,8 @@ use std::rc::Rc;
 
 use clap::Parser;
 use common::cli::output::report_error;
-use common::cli::server::ServeOptions;
-use common::outln;
+use common::cli::server::{ServeOptions, listen_and_run, new_reactor, read_poem};
 use common::protocol::{Factory, Protocol, TcpAddress, Transport};
-use common::reactor::Reactor;
 
 /// Serve a poem, whole and at once, to every client (tutorial Part 11).
 ///
@@ -65,33 +63,20 @@ impl Factory for PoetryFactory {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    let poem = match std::fs::read(&options.serve.poem) {
-        Ok(poem) => poem,
-        Err(error) => {
-            report_error(format_args!("cannot read {}: {error}", options.serve.poem.display()));
-            return ExitCode::FAILURE;
-        }
-    };
-    let reactor = match Reactor::new() {
-        Ok(reactor) => reactor,
-        Err(error) => {
-            report_error(format_args!("cannot start the reactor: {error}"));
-            return ExitCode::FAILURE;
-        }
-    };
-    let factory = Rc::new(PoetryFactory { poem: poem.into() });
-    let port = match reactor.listen_tcp(options.serve.port, factory, &options.serve.iface) {
-        Ok(port) => port,
-        Err(error) => {
-            report_error(error);
-            return ExitCode::FAILURE;
-        }
-    };
-    outln!(
-        "Serving {} on {}.",
-        options.serve.poem.display(),
-        TcpAddress(port.get_host())
-    );
-    let _ = reactor.run();
-    ExitCode::SUCCESS
+    let (poem, reactor) =
+        match read_poem(&options.serve).and_then(|poem| Ok((poem, new_reactor()?))) {
+            Ok(ready) => ready,
+            Err(error) => {
+                report_error(error);
+                return ExitCode::FAILURE;
+            }
+        };
+    let factory = Rc::new(PoetryFactory { poem });
+    listen_and_run(&reactor, &options.serve, factory, |port| {
+        format!(
+            "Serving {} on {}.",
+            options.serve.poem.display(),
+            TcpAddress(port.get_host())
+        )
+    })
 }

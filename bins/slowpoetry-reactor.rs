@@ -21,7 +21,7 @@ use clap::Parser;
 use common::cli::address::PythonPeer;
 use common::cli::output::report_error;
 use common::cli::poem::chunks;
-use common::cli::server::{PacingOptions, ServeOptions};
+use common::cli::server::{PacingOptions, ServeOptions, listen_and_run, new_reactor, read_poem};
 use common::outln;
 use common::protocol::{DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::{DelayedCall, Reactor};
@@ -144,41 +144,28 @@ impl Factory for SlowPoetryFactory {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    let poem = match std::fs::read(&options.serve.poem) {
-        Ok(poem) => poem,
-        Err(error) => {
-            report_error(format_args!("cannot read {}: {error}", options.serve.poem.display()));
-            return ExitCode::FAILURE;
-        }
-    };
-    let reactor = match Reactor::new() {
-        Ok(reactor) => reactor,
-        Err(error) => {
-            report_error(format_args!("cannot start the reactor: {error}"));
-            return ExitCode::FAILURE;
-        }
-    };
+    let (poem, reactor) =
+        match read_poem(&options.serve).and_then(|poem| Ok((poem, new_reactor()?))) {
+            Ok(ready) => ready,
+            Err(error) => {
+                report_error(error);
+                return ExitCode::FAILURE;
+            }
+        };
     let factory = Rc::new(SlowPoetryFactory {
         reactor: reactor.clone(),
         settings: Rc::new(Settings {
-            poem: poem.into(),
+            poem,
             chars_per_chunk: options.pacing.chars_per_chunk(),
             delay: options.pacing.delay,
             quiet: options.quiet,
         }),
     });
-    let port = match reactor.listen_tcp(options.serve.port, factory, &options.serve.iface) {
-        Ok(port) => port,
-        Err(error) => {
-            report_error(error);
-            return ExitCode::FAILURE;
-        }
-    };
-    outln!(
-        "Serving {} on port {}.",
-        options.serve.poem.display(),
-        port.get_host().port()
-    );
-    let _ = reactor.run();
-    ExitCode::SUCCESS
+    listen_and_run(&reactor, &options.serve, factory, |port| {
+        format!(
+            "Serving {} on port {}.",
+            options.serve.poem.display(),
+            port.get_host().port()
+        )
+    })
 }

@@ -6,7 +6,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::Duration;
 
 /// The path of one of the project's programs, built by Cargo for the tests.
 pub fn program(name: &str) -> PathBuf {
@@ -75,10 +78,14 @@ pub fn port_in_startup_line(line: &str) -> Option<u16> {
     digits.parse().ok()
 }
 
+/// How long a test waits for a line from a server before it fails rather than hang.
+const LINE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// A server program running in the background for one test; killed when dropped.
 pub struct Server {
     child: Child,
-    stdout: BufReader<ChildStdout>,
+    /// The lines the server prints after its startup line, read by a thread as they come.
+    stdout: Receiver<String>,
     /// The port it reported on its first line.
     pub port: u16,
     /// Its first line, as printed.
@@ -96,10 +103,18 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut startup_line = String::new();
-        stdout.read_line(&mut startup_line).unwrap();
+        reader.read_line(&mut startup_line).unwrap();
         let startup_line = startup_line.trim_end().to_owned();
+        let (sender, stdout) = mpsc::channel();
+        thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         let port = port_in_startup_line(&startup_line)
             .unwrap_or_else(|| panic!("no port in the startup line {startup_line:?}"));
         Server {
@@ -123,19 +138,20 @@ impl Server {
         self.port.to_string()
     }
 
-    /// Reads the next line the server prints (waiting for it).
+    /// Reads the next line the server prints, waiting for it (the test fails after a while rather
+    /// than hang).
     pub fn next_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        line.trim_end().to_owned()
+        self.stdout
+            .recv_timeout(LINE_TIMEOUT)
+            .expect("the server printed no further line")
     }
 
     /// Stops the server and returns everything it printed after the startup line, and on stderr.
     pub fn stop(mut self) -> (Vec<String>, Vec<String>) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        let mut out = Vec::new();
-        self.stdout.read_to_end(&mut out).unwrap();
+        // The reader thread sees end of file once the server is gone, and drops its sender.
+        let out: Vec<String> = self.stdout.iter().collect();
         let mut err = Vec::new();
         self.child
             .stderr
@@ -143,7 +159,7 @@ impl Server {
             .unwrap()
             .read_to_end(&mut err)
             .unwrap();
-        (lines(&out), lines(&err))
+        (out, lines(&err))
     }
 }
 

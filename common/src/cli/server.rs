@@ -1,10 +1,15 @@
 //! The options the poetry servers share: what to serve, where, and (for the slow ones) how slowly.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::Duration;
 
 use super::duration::parse_duration;
+use super::output::report_error;
 use super::poem::poetry_file;
+use crate::protocol::Factory;
+use crate::reactor::{ListeningPort, Reactor};
 
 /// Which poem a server serves, and where it listens.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,5 +43,42 @@ impl PacingOptions {
     /// `--num-bytes` as a chunk size in characters.
     pub fn chars_per_chunk(&self) -> usize {
         usize::try_from(self.num_bytes).unwrap_or(usize::MAX)
+    }
+}
+
+/// Reads the poem a server serves, once, to share between all its connections.
+///
+/// The argument was checked when it was parsed; this reports what can still go wrong (the file
+/// vanished or became unreadable since) as one line, for [`report_error`].
+pub fn read_poem(serve: &ServeOptions) -> Result<Rc<[u8]>, String> {
+    std::fs::read(&serve.poem)
+        .map(Rc::from)
+        .map_err(|error| format!("cannot read {}: {error}", serve.poem.display()))
+}
+
+/// Makes a reactor, or says why it cannot.
+pub fn new_reactor() -> Result<Reactor, String> {
+    Reactor::new().map_err(|error| format!("cannot start the reactor: {error}"))
+}
+
+/// The end of every reactor-based server's `main`: listen where `serve` says with `factory`, print
+/// the startup line that `announce` makes from the port (scripts read the port from it), and run
+/// until stopped. A port that cannot listen is one line on stderr and exit status 1.
+pub fn listen_and_run<F: Factory + 'static>(
+    reactor: &Reactor,
+    serve: &ServeOptions,
+    factory: Rc<F>,
+    announce: impl FnOnce(&ListeningPort) -> String,
+) -> ExitCode {
+    match reactor.listen_tcp(serve.port, factory, &serve.iface) {
+        Ok(port) => {
+            crate::outln!("{}", announce(&port));
+            let _ = reactor.run();
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report_error(error);
+            ExitCode::FAILURE
+        }
     }
 }

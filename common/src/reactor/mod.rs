@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
 pub use guard::CallbackResult;
+pub use tcp::{CannotListenError, ListeningPort};
 use timers::{Callback, Timers};
 pub use timers::{DelayedCall, DelayedCallError};
 
