@@ -55,7 +55,9 @@ struct Options {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    let listener = match listen_address(&options.serve.iface, options.serve.port).and_then(TcpListener::bind) {
+    let listener = match listen_address(&options.serve.iface, options.serve.port)
+        .and_then(TcpListener::bind)
+    {
         Ok(listener) => listener,
         Err(error) => {
             report_error(format_args!(
