@@ -73,7 +73,13 @@ fn servers_report_a_port_in_use_in_one_line() {
     for server in ["fastpoetry", "slowpoetry-reactor"] {
         let output = run(
             server,
-            &["--port", &port, "--iface", "127.0.0.1", path.to_str().unwrap()],
+            &[
+                "--port",
+                &port,
+                "--iface",
+                "127.0.0.1",
+                path.to_str().unwrap(),
+            ],
         );
         assert_eq!(output.status.code(), Some(1), "{server}");
         assert_eq!(
@@ -106,7 +112,11 @@ fn servers_refuse_bad_arguments_with_status_2() {
 fn slowpoetry_reactor_prints_what_slowpoetry_prints() {
     let server = Server::start(
         "slowpoetry-reactor",
-        &[poem_path("alla_sera.txt").to_str().unwrap(), "--delay", "1ms"],
+        &[
+            poem_path("alla_sera.txt").to_str().unwrap(),
+            "--delay",
+            "1ms",
+        ],
     );
     assert_eq!(
         server.startup_line,
@@ -165,7 +175,10 @@ fn slowpoetry_reactor_serves_200_clients_in_about_one_poems_time() {
         "one client {one:?}, 200 clients {two_hundred:?}"
     );
     let (log, _) = server.stop();
-    assert!(log.is_empty(), "--quiet prints only the startup line: {log:?}");
+    assert!(
+        log.is_empty(),
+        "--quiet prints only the startup line: {log:?}"
+    );
 }
 
 #[test]
@@ -189,7 +202,11 @@ fn slowpoetry_reactor_notes_a_client_that_leaves_and_serves_the_others() {
     }
     let reason = line.strip_prefix(&gone).unwrap();
     assert!(
-        ["Connection reset by peer", "Connection closed by the client"].contains(&reason),
+        [
+            "Connection reset by peer",
+            "Connection closed by the client"
+        ]
+        .contains(&reason),
         "{reason}"
     );
     let mut received = Vec::new();
