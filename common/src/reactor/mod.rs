@@ -14,6 +14,7 @@
 //! An error returned or a panic raised by any callback is reported with what the reactor was calling,
 //! and the loop goes on (Part 3's `exception.py`).
 
+mod fd;
 mod guard;
 pub(crate) mod tcp;
 mod timers;
@@ -30,6 +31,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
+pub use fd::{ReadDescriptor, Reader};
 pub use guard::CallbackResult;
 pub use tcp::{CannotListenError, ListeningPort};
 use timers::{Callback, Timers};
@@ -90,6 +92,8 @@ struct Inner {
     when_running: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// How many ports and connections use each factory.
     factory_users: tcp::FactoryUsers,
+    /// The raw descriptors watched with `add_reader`.
+    readers: fd::Readers,
 }
 
 impl Reactor {
@@ -122,6 +126,7 @@ impl Reactor {
                 stop_requested: Notify::new(),
                 when_running: RefCell::new(VecDeque::new()),
                 factory_users: tcp::FactoryUsers::default(),
+                readers: fd::Readers::default(),
             }),
         })
     }
