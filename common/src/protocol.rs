@@ -289,6 +289,33 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
+/// What a UDP port does with its datagrams: Twisted's `DatagramProtocol`.
+///
+/// UDP has no connections: one protocol serves the whole port, and each datagram comes with the
+/// address it came from.
+pub trait DatagramProtocol {
+    /// The port is listening; `transport` sends datagrams from it.
+    fn start_protocol(&mut self, transport: Rc<dyn DatagramTransport>) {
+        let _ = transport;
+    }
+
+    /// A datagram arrived from `from`.
+    fn datagram_received(&mut self, data: &[u8], from: SocketAddr);
+
+    /// The port stopped listening.
+    fn stop_protocol(&mut self) {}
+}
+
+/// Sending datagrams from a UDP port.
+pub trait DatagramTransport {
+    /// Sends one datagram to `to`. As UDP itself, this may drop it (the socket's buffer is full);
+    /// an error is returned only when the system refuses it outright.
+    fn write(&self, data: &[u8], to: SocketAddr) -> io::Result<()>;
+
+    /// The address the port listens on.
+    fn get_host(&self) -> SocketAddr;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

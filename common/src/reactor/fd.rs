@@ -48,7 +48,6 @@ pub type Reader = Rc<RefCell<dyn ReadDescriptor>>;
 #[derive(Default)]
 pub(crate) struct Readers(RefCell<HashMap<RawFd, (Reader, JoinHandle<()>)>>);
 
-
 /// What an error report says the reactor was doing.
 struct ReaderCall {
     method: &'static str,
@@ -81,10 +80,10 @@ impl Reactor {
             unsafe { AsyncFd::register_with_interest(duplicate, Interest::READABLE) }
                 .map_err(io::Error::from)?
         };
-        let task = self
-            .inner
-            .local
-            .spawn_local(watch(self.clone(), Rc::clone(&reader), watched, fd));
+        let task =
+            self.inner
+                .local
+                .spawn_local(watch(self.clone(), Rc::clone(&reader), watched, fd));
         self.inner.readers.0.borrow_mut().insert(fd, (reader, task));
         Ok(())
     }

@@ -18,6 +18,7 @@ mod fd;
 mod guard;
 pub(crate) mod tcp;
 mod timers;
+mod udp;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -36,6 +37,7 @@ pub use guard::CallbackResult;
 pub use tcp::{CannotListenError, ListeningPort};
 use timers::{Callback, Timers};
 pub use timers::{DelayedCall, DelayedCallError};
+pub use udp::UdpPort;
 
 /// Where a reactor is in its single life: made, running, stopping, stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
