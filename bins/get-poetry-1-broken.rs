@@ -30,7 +30,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
 use common::protocol::DisconnectReason;
-use common::reactor::{ReadDescriptor, Reactor};
+use common::reactor::{Reactor, ReadDescriptor};
 use common::{errln, outln};
 
 /// A deliberately broken client: its callbacks block (tutorial Part 4).
@@ -174,7 +174,10 @@ fn main() -> ExitCode {
         );
         let added = connected.and_then(|socket| reactor.add_reader(Rc::new(RefCell::new(socket))));
         if let Err(error) = added {
-            errln!("Task {task}: failed to connect to {server}: {}", plain_error(&error));
+            errln!(
+                "Task {task}: failed to connect to {server}: {}",
+                plain_error(&error)
+            );
             failed = true;
         }
     }

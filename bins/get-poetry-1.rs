@@ -27,7 +27,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
 use common::protocol::DisconnectReason;
-use common::reactor::{ReadDescriptor, Reactor};
+use common::reactor::{Reactor, ReadDescriptor};
 use common::{errln, outln};
 
 /// Download poems with the reactor watching our own sockets (tutorial Part 4).
@@ -186,7 +186,10 @@ fn main() -> ExitCode {
         );
         let added = connected.and_then(|socket| reactor.add_reader(Rc::new(RefCell::new(socket))));
         if let Err(error) = added {
-            errln!("Task {task}: failed to connect to {server}: {}", plain_error(&error));
+            errln!(
+                "Task {task}: failed to connect to {server}: {}",
+                plain_error(&error)
+            );
             failed = true;
         }
     }

@@ -257,3 +257,18 @@ fn a_repeating_call_can_cancel_itself_or_be_cancelled() {
     assert!(!other.active());
     assert_eq!(other.cancel(), Err(DelayedCallError::AlreadyCancelled));
 }
+
+#[test]
+fn an_enormous_delay_is_merely_never() {
+    let reactor = paused();
+    let events = Events::default();
+    let never = record_at(&reactor, &events, Duration::MAX, "never");
+    never.delay(Duration::MAX).unwrap();
+    never.reset(Duration::from_secs_f64(1e19)).unwrap();
+    assert!(never.get_time() > 3e9);
+    let repeating = reactor.call_repeatedly(ms(1), || Some(Duration::MAX));
+    stop_after(&reactor, ms(10));
+    reactor.run().unwrap();
+    assert!(events.take().is_empty());
+    assert!(never.active() && repeating.active());
+}

@@ -91,6 +91,13 @@ impl Timers {
         }
     }
 
+    /// The instant `delay` from `start`. A delay too long to represent (`--timeout 1e19`) means
+    /// "in a century", which is never for any program here, instead of an overflow.
+    fn after(start: Instant, delay: Duration) -> Instant {
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+        start.checked_add(delay.min(CENTURY)).unwrap_or(start)
+    }
+
     /// The time now, on the reactor's clock.
     fn now(&self) -> Instant {
         let _context = self.runtime.enter();
@@ -108,7 +115,7 @@ impl Timers {
         self.next_id.set(id + 1);
         let call = Rc::new(TimedCall {
             id,
-            deadline: Cell::new(self.now() + delay),
+            deadline: Cell::new(Timers::after(self.now(), delay)),
             state: Cell::new(CallState::Pending),
             callback: RefCell::new(Some(callback)),
         });
@@ -162,7 +169,7 @@ impl Timers {
                 match again {
                     Some(interval) => {
                         call.state.set(CallState::Pending);
-                        call.deadline.set(now + interval);
+                        call.deadline.set(Timers::after(now, interval));
                         *call.callback.borrow_mut() = Some(Callback::Repeating(callback));
                         self.insert(call);
                     }
@@ -238,12 +245,12 @@ impl DelayedCall {
 
     /// Moves the call to run `delay` from now instead.
     pub fn reset(&self, delay: Duration) -> Result<(), DelayedCallError> {
-        self.move_to(self.timers.now() + delay)
+        self.move_to(Timers::after(self.timers.now(), delay))
     }
 
     /// Puts the call off by `delay` more than it was due.
     pub fn delay(&self, delay: Duration) -> Result<(), DelayedCallError> {
-        self.move_to(self.call.deadline.get() + delay)
+        self.move_to(Timers::after(self.call.deadline.get(), delay))
     }
 
     /// Whether the call is still pending: neither run nor cancelled. A repeating call is active

@@ -1,0 +1,222 @@
+//! Get Poetry Now!, Twisted version 2.1: tutorial Part 5, "Twistier Poetry"
+//! (`twisted-client-2/get-poetry-simple.py`).
+//!
+//! Client 2.0 with the task numbers and the progress lines taken out: the client is about the
+//! poetry. The architecture is unchanged. The reactor makes the connections and calls a protocol
+//! back for each one; the protocol gathers the pieces of its poem and hands the poem to the factory
+//! when the connection ends; the factory hears of the connections that fail, counts the addresses
+//! that are done, and, when all are, prints the poems and stops the reactor.
+//!
+//! That last job is the flaw Part 6 fixes: a factory that stops the program can only be used by a
+//! program that does nothing else. `--timeout` is Part 5's first exercise: one timed call per
+//! connection, which hangs up on a poem that is late and is cancelled when the poem is on time.
+//!
+//! ```text
+//! cargo run --bin slowpoetry -- --port 10000 poetry/ecstasy.txt --num-bytes 30    # terminal 1
+//! cargo run --bin slowpoetry -- --port 10001 poetry/fascination.txt               # terminal 2
+//! cargo run --bin get-poetry-2-simple -- 10000 10001                              # terminal 3
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+use common::cli::address::ServerAddress;
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::report_error;
+use common::cli::poem::PoemOutput;
+use common::protocol::{
+    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
+    Transport,
+};
+use common::reactor::{DelayedCall, Reactor};
+use common::{errln, outln};
+
+/// Download poems and print them, with no task numbers (tutorial Part 5, client 2.1).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1. When every address is done, the
+/// poems received are printed in the order they ended, each followed by an empty line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-2-simple",
+    version,
+    after_help = "Example, with the slow servers of Part 2 running:\n  \
+                  get-poetry-2-simple 10000 10001 10002"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
+    /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
+    /// (connecting still gives up after 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
+    /// ended (the directory is created if needed).
+    #[arg(long, value_name = "DIR")]
+    save_dir: Option<PathBuf>,
+}
+
+/// How long a connection attempt may take when no `--timeout` is given.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One download: the reactor makes one of these per connection, through the factory.
+struct PoetryProtocol {
+    factory: Rc<PoetryClientFactory>,
+    /// The server's address, as the transport's `get_peer` gives it, for the error lines.
+    peer: SocketAddr,
+    poem: Vec<u8>,
+    /// The timed call that hangs up on a late poem, when there is a `--timeout`.
+    deadline: Option<DelayedCall>,
+}
+
+impl Protocol for PoetryProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        if let Some(limit) = self.factory.timeout {
+            let peer = TcpAddress(self.peer);
+            let late = move || {
+                errln!(
+                    "Poem from {peer} timed out after {}",
+                    TimeFormat::Human.show(limit)
+                );
+                transport.abort_connection();
+            };
+            self.deadline = Some(self.factory.reactor.call_later(limit, late));
+        }
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        self.poem.extend_from_slice(data);
+    }
+
+    fn connection_lost(&mut self, reason: &DisconnectReason) {
+        if let Some(deadline) = self.deadline.take() {
+            // An error here only means the call has already run: the poem was late.
+            let _ = deadline.cancel();
+        }
+        let poem = std::mem::take(&mut self.poem);
+        let outcome = match reason {
+            DisconnectReason::Done => Some(poem),
+            // Only the deadline aborts a connection in this program, and it has said so.
+            DisconnectReason::Aborted => None,
+            DisconnectReason::Lost(_) => {
+                errln!("Poem from {} failed: {reason}", TcpAddress(self.peer));
+                None
+            }
+        };
+        self.factory.poem_finished(outcome);
+    }
+}
+
+/// Makes the protocols, collects their poems, and ends the program when every address is done.
+struct PoetryClientFactory {
+    /// This factory, so that each protocol can hold it and report to it (Twisted's
+    /// `protocol.factory`). The reactor holds the factory while it connects, so this never dangles
+    /// while a protocol is being made.
+    me: Weak<PoetryClientFactory>,
+    reactor: Reactor,
+    timeout: Option<Duration>,
+    output: PoemOutput,
+    /// How many addresses there are to finish, with a poem or a failure.
+    addresses: usize,
+    finished: Cell<usize>,
+    /// The poems received, in the order they were completed.
+    poems: RefCell<Vec<Vec<u8>>>,
+    failed: Cell<bool>,
+}
+
+impl PoetryClientFactory {
+    /// One address is done: with its poem, or `None` when it failed.
+    fn poem_finished(&self, outcome: Option<Vec<u8>>) {
+        match outcome {
+            Some(poem) => {
+                let mut poems = self.poems.borrow_mut();
+                if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+                    report_error(format_args!("cannot save a poem: {error}"));
+                    self.failed.set(true);
+                }
+                poems.push(poem);
+            }
+            None => self.failed.set(true),
+        }
+        // The reactor makes one callback at a time, so this count cannot race.
+        self.finished.set(self.finished.get() + 1);
+        if self.finished.get() == self.addresses {
+            for poem in self.poems.borrow().iter() {
+                // The poem ends with its own newline; this one adds the empty line after it.
+                outln!("{}", String::from_utf8_lossy(poem));
+            }
+            let _ = self.reactor.stop();
+        }
+    }
+}
+
+impl Factory for PoetryClientFactory {
+    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(PoetryProtocol {
+            factory: self.me.upgrade()?,
+            peer,
+            poem: Vec::new(),
+            deadline: None,
+        }))
+    }
+}
+
+impl ClientFactory for PoetryClientFactory {
+    /// No protocol exists for a connection that was never made: the factory gets the news.
+    fn client_connection_failed(&self, connector: &Connector, _reason: &ConnectError) {
+        outln!("Failed to connect to: {}", connector.get_destination());
+        self.poem_finished(None);
+    }
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if options.servers.is_empty() {
+        let _ = Options::command().print_long_help();
+        return ExitCode::SUCCESS;
+    }
+    let reactor = match Reactor::new() {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            report_error(format_args!("cannot start the reactor: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let factory = Rc::new_cyclic(|me| PoetryClientFactory {
+        me: me.clone(),
+        reactor: reactor.clone(),
+        timeout: options.timeout,
+        output: PoemOutput {
+            save_dir: options.save_dir,
+            print: false,
+        },
+        addresses: options.servers.len(),
+        finished: Cell::new(0),
+        poems: RefCell::new(Vec::new()),
+        failed: Cell::new(false),
+    });
+    for server in &options.servers {
+        reactor.connect_tcp(
+            &server.host,
+            server.port,
+            Rc::clone(&factory),
+            options.timeout.unwrap_or(CONNECT_TIMEOUT),
+        );
+    }
+    let _ = reactor.run();
+
+    if factory.failed.get() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

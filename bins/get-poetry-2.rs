@@ -1,0 +1,252 @@
+//! Get Poetry Now!, Twisted version 2.0: tutorial Part 5, "Twistier Poetry"
+//! (`twisted-client-2/get-poetry.py`).
+//!
+//! The sockets are gone. The client asks the reactor to make each connection (`connect_tcp`) and
+//! hands it a factory. For every connection that succeeds, the reactor asks the factory for a
+//! protocol and then calls that protocol back: `connection_made`, `data_received` for each piece of
+//! poem, `connection_lost` at the end. Reading the socket is the reactor's job now (its transport is
+//! the read descriptor that client 1.0 wrote itself); ours is only to say what the bytes mean. A
+//! connection that cannot be made never gets a protocol, so it is the factory that hears of it, in
+//! `client_connection_failed`.
+//!
+//! Task numbers are handed out as connections succeed: they follow the order in which the servers
+//! answered, not the order of the command line, and an address that fails gets none. The poems are
+//! reported in the order they were completed. `--timeout` is Part 5's first exercise: one timed call
+//! per connection, which hangs up on a poem that is late and is cancelled when the poem is on time.
+//!
+//! ```text
+//! cargo run --bin slowpoetry -- --port 10000 poetry/ecstasy.txt --num-bytes 30    # terminal 1
+//! cargo run --bin slowpoetry -- --port 10001 poetry/fascination.txt               # terminal 2
+//! cargo run --bin slowpoetry -- --port 10002 poetry/science.txt                   # terminal 3
+//! cargo run --bin get-poetry-2 -- 10000 10001 10002                               # terminal 4
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+use clap::{CommandFactory, Parser};
+use common::cli::address::ServerAddress;
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::report_error;
+use common::cli::poem::PoemOutput;
+use common::protocol::{
+    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
+    Transport,
+};
+use common::reactor::{DelayedCall, Reactor};
+use common::{errln, outln};
+
+/// Download poems with a protocol and a client factory (tutorial Part 5, client 2.0).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1. The reactor makes the connections and
+/// reads the sockets; the program prints a line for every piece of poem it is given. Tasks are
+/// numbered in the order the connections succeed, and the poems are reported in the order they end.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-2",
+    version,
+    after_help = "Example, with the three slow servers of Part 2 running:\n  \
+                  get-poetry-2 10000 10001 10002\n  \
+                  get-poetry-2 --timeout 5 10000 10001 10002"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
+    /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
+    /// (connecting still gives up after 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
+    #[arg(long, value_enum, default_value_t)]
+    time_format: TimeFormat,
+
+    #[command(flatten)]
+    output: PoemOutput,
+}
+
+/// How long a connection attempt may take when no `--timeout` is given.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One download: the reactor makes one of these per connection, through the factory.
+struct PoetryProtocol {
+    factory: Rc<PoetryClientFactory>,
+    task: usize,
+    /// The server's address, as the transport's `get_peer` gives it.
+    peer: SocketAddr,
+    poem: Vec<u8>,
+    /// The timed call that hangs up on a late poem, when there is a `--timeout`.
+    deadline: Option<DelayedCall>,
+}
+
+impl Protocol for PoetryProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        if let Some(limit) = self.factory.timeout {
+            let task = self.task;
+            let late = move || {
+                errln!(
+                    "Task {task}: timed out after {}",
+                    TimeFormat::Human.show(limit)
+                );
+                transport.abort_connection();
+            };
+            self.deadline = Some(self.factory.reactor.call_later(limit, late));
+        }
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        // The poem arrives in pieces of any size; only the end of the connection says it is whole.
+        self.poem.extend_from_slice(data);
+        outln!(
+            "Task {}: got {} bytes of poetry from {}",
+            self.task,
+            data.len(),
+            TcpAddress(self.peer)
+        );
+    }
+
+    fn connection_lost(&mut self, reason: &DisconnectReason) {
+        if let Some(deadline) = self.deadline.take() {
+            // An error here only means the call has already run: the poem was late.
+            let _ = deadline.cancel();
+        }
+        let poem = std::mem::take(&mut self.poem);
+        let outcome = match reason {
+            DisconnectReason::Done => Some((self.task, poem)),
+            // Only the deadline aborts a connection in this program, and it has said so.
+            DisconnectReason::Aborted => None,
+            DisconnectReason::Lost(_) => {
+                errln!("Task {}: {reason}", self.task);
+                None
+            }
+        };
+        self.factory.poem_finished(outcome);
+    }
+}
+
+/// Makes the protocols, numbers the tasks, and keeps the score of the whole download.
+struct PoetryClientFactory {
+    /// This factory, so that each protocol can hold it and report to it (Twisted's
+    /// `protocol.factory`). The reactor holds the factory while it connects, so this never dangles
+    /// while a protocol is being made.
+    me: Weak<PoetryClientFactory>,
+    reactor: Reactor,
+    timeout: Option<Duration>,
+    output: PoemOutput,
+    /// How many addresses there are to finish, with a poem or a failure.
+    addresses: usize,
+    finished: Cell<usize>,
+    next_task: Cell<usize>,
+    /// The poems received, with their task numbers, in the order they were completed.
+    poems: RefCell<Vec<(usize, Vec<u8>)>>,
+    failed: Cell<bool>,
+}
+
+impl PoetryClientFactory {
+    /// One address is done: with its task number and poem, or `None` when it failed.
+    fn poem_finished(&self, outcome: Option<(usize, Vec<u8>)>) {
+        match outcome {
+            Some((task, poem)) => {
+                if let Err(error) = self.output.save(task, &poem) {
+                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    self.failed.set(true);
+                }
+                self.poems.borrow_mut().push((task, poem));
+            }
+            None => self.failed.set(true),
+        }
+        // No lock, and no risk of two callbacks both seeing the last poem and stopping the reactor
+        // twice: the reactor makes one callback at a time, so this count cannot race.
+        self.finished.set(self.finished.get() + 1);
+        if self.finished.get() == self.addresses {
+            for (task, poem) in self.poems.borrow().iter() {
+                outln!("Task {task}: {} bytes of poetry", poem.len());
+            }
+            let _ = self.reactor.stop();
+        }
+    }
+}
+
+impl Factory for PoetryClientFactory {
+    /// Called only once a connection has succeeded, which is why the task numbers follow the order
+    /// of the connections.
+    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        let factory = self.me.upgrade()?;
+        let task = self.next_task.get();
+        self.next_task.set(task + 1);
+        Some(Box::new(PoetryProtocol {
+            factory,
+            task,
+            peer,
+            poem: Vec::new(),
+            deadline: None,
+        }))
+    }
+}
+
+impl ClientFactory for PoetryClientFactory {
+    /// No protocol exists for a connection that was never made: the factory gets the news.
+    fn client_connection_failed(&self, connector: &Connector, _reason: &ConnectError) {
+        outln!("Failed to connect to: {}", connector.get_destination());
+        self.poem_finished(None);
+    }
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if options.servers.is_empty() {
+        let _ = Options::command().print_long_help();
+        return ExitCode::SUCCESS;
+    }
+    let reactor = match Reactor::new() {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            report_error(format_args!("cannot start the reactor: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let started = Instant::now();
+    let factory = Rc::new_cyclic(|me| PoetryClientFactory {
+        me: me.clone(),
+        reactor: reactor.clone(),
+        timeout: options.timeout,
+        output: options.output,
+        addresses: options.servers.len(),
+        finished: Cell::new(0),
+        next_task: Cell::new(1),
+        poems: RefCell::new(Vec::new()),
+        failed: Cell::new(false),
+    });
+    // These only ask for the connections: none is made before the reactor runs.
+    for server in &options.servers {
+        reactor.connect_tcp(
+            &server.host,
+            server.port,
+            Rc::clone(&factory),
+            options.timeout.unwrap_or(CONNECT_TIMEOUT),
+        );
+    }
+    let _ = reactor.run();
+
+    let poems = factory.poems.borrow();
+    outln!(
+        "Got {} poems in {}",
+        poems.len(),
+        options.time_format.show(started.elapsed())
+    );
+    factory
+        .output
+        .print(poems.iter().map(|(task, poem)| (*task, poem.as_slice())));
+    if factory.failed.get() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

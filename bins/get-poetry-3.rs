@@ -1,0 +1,268 @@
+//! Get Poetry Now!, Twisted version 3.0: tutorial Part 6, "And Then We Took It Higher"
+//! (`twisted-client-3/get-poetry.py`).
+//!
+//! Client 2.1's factory did two jobs: making protocols, and ending the program. Here the downloading
+//! becomes a reusable asynchronous function, `get_poetry(reactor, host, port, timeout, callback)`.
+//! It cannot return the poem, since that would mean blocking until the poem is in, so it returns at
+//! once and calls `callback(poem)` later, from the reactor. Its factory only delivers poems; running
+//! and stopping the reactor moves to `main`, whose callback counts the poems and stops the reactor
+//! when it has them all. Our own code is now called back by our own code: callbacks all the way down.
+//!
+//! The flaw, kept on purpose because it is the lesson of Part 6: `get_poetry` has no way to say that
+//! something went wrong. A connection that fails is silently ignored, the callback is never called,
+//! and the program waits for ever. Ctrl-C (or SIGTERM) stops the reactor, and the poems received so
+//! far are printed (exit status 0). Client 3.1 adds the missing error path.
+//!
+//! `--timeout` is the fix this program can have without one. Each download hangs up on a poem that
+//! is late (Part 5's first exercise, inside `get_poetry`), and since no poem can arrive later than
+//! twice the timeout (once to connect, once to download), `main` stops waiting then, poems missing
+//! or not.
+//!
+//! ```text
+//! cargo run --bin fastpoetry -- --port 10001 poetry/fascination.txt     # terminal 1
+//! cargo run --bin fastpoetry -- --port 10002 poetry/science.txt         # terminal 2
+//! cargo run --bin get-poetry-3 -- 10001 10002                           # terminal 3
+//! cargo run --bin get-poetry-3 -- 10001 10004                           # no server on 10004: hangs
+//! cargo run --bin get-poetry-3 -- --timeout 1 10001 10004               # gives up after 2 s
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+use common::cli::address::ServerAddress;
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::report_error;
+use common::cli::poem::PoemOutput;
+use common::protocol::{ClientFactory, DisconnectReason, Factory, Protocol, TcpAddress, Transport};
+use common::reactor::{DelayedCall, Reactor};
+use common::{errln, outln};
+
+/// Download poems through a reusable get_poetry function and a callback (tutorial Part 6, client
+/// 3.0).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1. Once every poem has arrived, they are
+/// printed in the order they ended, each followed by an empty line. A server that cannot be reached
+/// is silently ignored, so the program then waits until Ctrl-C (which prints the poems received so
+/// far), or, with --timeout, until no poem can arrive any more.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-3",
+    version,
+    after_help = "Example, with poetry servers on ports 10001 and 10002:\n  \
+                  get-poetry-3 10001 10002\n  \
+                  get-poetry-3 --timeout 1 10001 10004    (nothing on 10004: gives up after 2 s)"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
+    /// by then: seconds (5) or with a unit (500ms); the program stops waiting after twice this.
+    /// Without it, the program waits for every poem, for ever if need be.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
+    /// ended (the directory is created if needed).
+    #[arg(long, value_name = "DIR")]
+    save_dir: Option<PathBuf>,
+}
+
+/// How long a connection attempt may take when no `--timeout` is given.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One download: the reactor makes one of these for the connection, through the factory.
+struct PoetryProtocol {
+    factory: Rc<PoetryClientFactory>,
+    /// The server's address, as the transport's `get_peer` gives it, for the error lines.
+    peer: SocketAddr,
+    poem: Vec<u8>,
+    /// The timed call that hangs up on a late poem, when there is a timeout.
+    deadline: Option<DelayedCall>,
+}
+
+impl Protocol for PoetryProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        if let Some(limit) = self.factory.timeout {
+            let peer = TcpAddress(self.peer);
+            let late = move || {
+                errln!(
+                    "Poem from {peer} timed out after {}",
+                    TimeFormat::Human.show(limit)
+                );
+                transport.abort_connection();
+            };
+            self.deadline = Some(self.factory.reactor.call_later(limit, late));
+        }
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        self.poem.extend_from_slice(data);
+    }
+
+    fn connection_lost(&mut self, reason: &DisconnectReason) {
+        if let Some(deadline) = self.deadline.take() {
+            // An error here only means the call has already run: the poem was late.
+            let _ = deadline.cancel();
+        }
+        match reason {
+            DisconnectReason::Done => self.factory.poem_finished(std::mem::take(&mut self.poem)),
+            // Only the deadline aborts a connection here, and it has said so. Either way the caller
+            // of get_poetry never hears of it: there is no one to tell.
+            DisconnectReason::Aborted => {}
+            DisconnectReason::Lost(_) => {
+                errln!("Poem from {} failed: {reason}", TcpAddress(self.peer));
+            }
+        }
+    }
+}
+
+/// Makes the protocol and passes its poem on to the callback: nothing else.
+struct PoetryClientFactory {
+    /// This factory, so that the protocol can hold it and report to it (Twisted's
+    /// `protocol.factory`). The reactor holds the factory while it connects, so this never dangles
+    /// while the protocol is being made.
+    me: Weak<PoetryClientFactory>,
+    reactor: Reactor,
+    timeout: Option<Duration>,
+    callback: Box<dyn Fn(Vec<u8>)>,
+}
+
+impl PoetryClientFactory {
+    fn poem_finished(&self, poem: Vec<u8>) {
+        (self.callback)(poem);
+    }
+}
+
+impl Factory for PoetryClientFactory {
+    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(PoetryProtocol {
+            factory: self.me.upgrade()?,
+            peer,
+            poem: Vec::new(),
+            deadline: None,
+        }))
+    }
+}
+
+/// A failed connection goes to `client_connection_failed`, which (as in Twisted's base class) does
+/// nothing: this is the silence that makes the program hang.
+impl ClientFactory for PoetryClientFactory {}
+
+/// Downloads a poem from `host`:`port` and calls `callback(poem)` when it is complete. With a
+/// `timeout`, gives up connecting after it, and hangs up on a poem that takes longer than it.
+///
+/// Returns at once: the connection is made, and the poem read, later, by the running reactor.
+fn get_poetry(
+    reactor: &Reactor,
+    host: &str,
+    port: u16,
+    timeout: Option<Duration>,
+    callback: impl Fn(Vec<u8>) + 'static,
+) {
+    let factory = Rc::new_cyclic(|me| PoetryClientFactory {
+        me: me.clone(),
+        reactor: reactor.clone(),
+        timeout,
+        callback: Box::new(callback),
+    });
+    reactor.connect_tcp(host, port, factory, timeout.unwrap_or(CONNECT_TIMEOUT));
+}
+
+/// What `main` learns from its callbacks: the poems, in the order they arrived.
+struct Results {
+    reactor: Reactor,
+    addresses: usize,
+    output: PoemOutput,
+    poems: RefCell<Vec<Vec<u8>>>,
+    /// A poem could not be saved, or some never came.
+    failed: Cell<bool>,
+}
+
+impl Results {
+    /// The callback given to `get_poetry`.
+    fn got_poem(&self, poem: Vec<u8>) {
+        let mut poems = self.poems.borrow_mut();
+        // Saved as it arrives, so that what did arrive is on disk whatever happens next.
+        if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+            report_error(format_args!("cannot save a poem: {error}"));
+            self.failed.set(true);
+        }
+        poems.push(poem);
+        if poems.len() == self.addresses {
+            let _ = self.reactor.stop();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if options.servers.is_empty() {
+        let _ = Options::command().print_long_help();
+        return ExitCode::SUCCESS;
+    }
+    let reactor = match Reactor::new() {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            report_error(format_args!("cannot start the reactor: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let results = Rc::new(Results {
+        reactor: reactor.clone(),
+        addresses: options.servers.len(),
+        output: PoemOutput {
+            save_dir: options.save_dir,
+            print: false,
+        },
+        poems: RefCell::new(Vec::new()),
+        failed: Cell::new(false),
+    });
+    for server in &options.servers {
+        let results = Rc::clone(&results);
+        get_poetry(
+            &reactor,
+            &server.host,
+            server.port,
+            options.timeout,
+            move |poem| results.got_poem(poem),
+        );
+    }
+    if let Some(limit) = options.timeout {
+        // get_poetry cannot tell us that a poem failed, but it can tell us when it stops trying:
+        // connecting takes at most `limit`, and the poem at most `limit` more. After that, a poem
+        // that has not come never will.
+        let give_up = limit.saturating_mul(2);
+        let results = Rc::clone(&results);
+        reactor.call_later(give_up, move || {
+            let received = results.poems.borrow().len();
+            if results.reactor.is_running() && received < results.addresses {
+                errln!(
+                    "Timed out: {received} of {} poems arrived within {}",
+                    results.addresses,
+                    TimeFormat::Human.show(give_up)
+                );
+                results.failed.set(true);
+                let _ = results.reactor.stop();
+            }
+        });
+    }
+    let _ = reactor.run();
+
+    for poem in results.poems.borrow().iter() {
+        // The poem ends with its own newline; this one adds the empty line after it.
+        outln!("{}", String::from_utf8_lossy(poem));
+    }
+    if results.failed.get() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
