@@ -16,8 +16,9 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::Parser;
+use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::server::{ServeOptions, listen_and_run, new_reactor, read_poem};
+use common::cli::server::{ServeOptions, listen_and_run, read_poem};
 use common::protocol::{Factory, Protocol, TcpAddress, Transport};
 
 /// Serve a poem, whole and at once, to every client (tutorial Part 11).

@@ -21,9 +21,11 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::new_reactor;
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
 use common::protocol::DisconnectReason;
@@ -160,14 +162,13 @@ impl ReadDescriptor for PoetrySocket {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if options.servers.is_empty() {
-        let _ = Options::command().print_long_help();
+    if explain_if_no_servers::<Options>(&options.servers) {
         return ExitCode::SUCCESS;
     }
-    let reactor = match Reactor::new() {
+    let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {
-            report_error(format_args!("cannot start the reactor: {error}"));
+            report_error(error);
             return ExitCode::FAILURE;
         }
     };
@@ -203,26 +204,13 @@ fn main() -> ExitCode {
     let mut poems = Vec::new();
     for (task, outcome) in &results {
         match outcome {
-            Some(poem) => {
-                outln!("Task {task}: {} bytes of poetry", poem.len());
-                if let Err(error) = options.output.save(*task, poem) {
-                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
-                    return ExitCode::FAILURE;
-                }
-                poems.push((*task, poem.as_slice()));
-            }
+            Some(poem) => poems.push((*task, poem.as_slice())),
             None => failed = true,
         }
     }
-    outln!(
-        "Got {} poems in {}",
-        poems.len(),
-        options.time_format.show(started.elapsed())
-    );
-    options.output.print(poems);
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    let elapsed = started.elapsed();
+    if !report_poems(&poems, elapsed, options.time_format, &options.output, true) {
+        return ExitCode::FAILURE;
     }
+    exit_status(failed)
 }

@@ -24,9 +24,11 @@ use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
 use common::protocol::{
@@ -149,10 +151,7 @@ impl PoetryClientFactory {
         // The reactor makes one callback at a time, so this count cannot race.
         self.finished.set(self.finished.get() + 1);
         if self.finished.get() == self.addresses {
-            for poem in self.poems.borrow().iter() {
-                // The poem ends with its own newline; this one adds the empty line after it.
-                outln!("{}", String::from_utf8_lossy(poem));
-            }
+            print_poems(self.poems.borrow().iter().map(Vec::as_slice));
             let _ = self.reactor.stop();
         }
     }
@@ -179,14 +178,13 @@ impl ClientFactory for PoetryClientFactory {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if options.servers.is_empty() {
-        let _ = Options::command().print_long_help();
+    if explain_if_no_servers::<Options>(&options.servers) {
         return ExitCode::SUCCESS;
     }
-    let reactor = match Reactor::new() {
+    let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {
-            report_error(format_args!("cannot start the reactor: {error}"));
+            report_error(error);
             return ExitCode::FAILURE;
         }
     };
@@ -214,9 +212,5 @@ fn main() -> ExitCode {
     }
     let _ = reactor.run();
 
-    if factory.failed.get() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    exit_status(factory.failed.get())
 }

@@ -24,9 +24,11 @@ use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers};
 use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -174,14 +176,13 @@ impl ClientFactory for PoetryClientFactory {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if options.servers.is_empty() {
-        let _ = Options::command().print_long_help();
+    if explain_if_no_servers::<Options>(&options.servers) {
         return ExitCode::SUCCESS;
     }
-    let reactor = match Reactor::new() {
+    let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {
-            report_error(format_args!("cannot start the reactor: {error}"));
+            report_error(error);
             return ExitCode::FAILURE;
         }
     };
@@ -212,9 +213,5 @@ fn main() -> ExitCode {
         factory.poems.borrow().len(),
         options.time_format.show(started.elapsed())
     );
-    if factory.failed.get() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    exit_status(factory.failed.get())
 }

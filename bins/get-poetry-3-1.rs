@@ -26,16 +26,18 @@ use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
+use common::errln;
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
-use common::{errln, outln};
 
 /// Download poems through a get_poetry function with a callback and an errback (tutorial Part 6,
 /// client 3.1).
@@ -241,14 +243,13 @@ impl Results {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if options.servers.is_empty() {
-        let _ = Options::command().print_long_help();
+    if explain_if_no_servers::<Options>(&options.servers) {
         return ExitCode::SUCCESS;
     }
-    let reactor = match Reactor::new() {
+    let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {
-            report_error(format_args!("cannot start the reactor: {error}"));
+            report_error(error);
             return ExitCode::FAILURE;
         }
     };
@@ -277,13 +278,6 @@ fn main() -> ExitCode {
     }
     let _ = reactor.run();
 
-    for poem in results.poems.borrow().iter() {
-        // The poem ends with its own newline; this one adds the empty line after it.
-        outln!("{}", String::from_utf8_lossy(poem));
-    }
-    if results.failures.get() > 0 || results.unsaved.get() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    print_poems(results.poems.borrow().iter().map(Vec::as_slice));
+    exit_status(results.failures.get() > 0 || results.unsaved.get())
 }

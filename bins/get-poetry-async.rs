@@ -19,8 +19,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
@@ -83,8 +84,7 @@ enum Pass {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if options.servers.is_empty() {
-        let _ = Options::command().print_long_help();
+    if explain_if_no_servers::<Options>(&options.servers) {
         return ExitCode::SUCCESS;
     }
 
@@ -119,35 +119,16 @@ fn main() -> ExitCode {
     let mut poems = Vec::new();
     for download in &downloads {
         if download.complete {
-            outln!(
-                "Task {}: {} bytes of poetry",
-                download.task,
-                download.poem.len()
-            );
-            if let Err(error) = options.output.save(download.task, &download.poem) {
-                report_error(format_args!(
-                    "cannot save the poem of task {}: {error}",
-                    download.task
-                ));
-                return ExitCode::FAILURE;
-            }
             poems.push((download.task, download.poem.as_slice()));
         } else {
             failed = true;
         }
     }
-    outln!(
-        "Got {} poems in {}",
-        poems.len(),
-        options.time_format.show(started.elapsed())
-    );
-    options.output.print(poems);
-
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    let elapsed = started.elapsed();
+    if !report_poems(&poems, elapsed, options.time_format, &options.output, true) {
+        return ExitCode::FAILURE;
     }
+    exit_status(failed)
 }
 
 /// Connects with an ordinary blocking call, then makes the socket non-blocking for the loop.

@@ -15,10 +15,11 @@ use std::io::{self, Read};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
-use common::cli::output::{plain_error, report_error};
+use common::cli::output::plain_error;
 use common::cli::poem::PoemOutput;
 use common::{errln, outln};
 
@@ -52,9 +53,7 @@ struct Options {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if options.servers.is_empty() {
-        // With nothing to fetch, explain how to use the program, as the tutorial's clients do.
-        let _ = Options::command().print_long_help();
+    if explain_if_no_servers::<Options>(&options.servers) {
         return ExitCode::SUCCESS;
     }
 
@@ -76,10 +75,6 @@ fn main() -> ExitCode {
                     poem.len(),
                     show(elapsed)
                 );
-                if let Err(error) = options.output.save(task, &poem) {
-                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
-                    return ExitCode::FAILURE;
-                }
                 poems.push((task, poem));
             }
             Err(error) => {
@@ -91,16 +86,14 @@ fn main() -> ExitCode {
             }
         }
     }
-    outln!("Got {} poems in {}", poems.len(), show(total));
-    options
-        .output
-        .print(poems.iter().map(|(task, poem)| (*task, poem.as_slice())));
-
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    let poems: Vec<(usize, &[u8])> = poems
+        .iter()
+        .map(|(task, poem)| (*task, &poem[..]))
+        .collect();
+    if !report_poems(&poems, total, options.time_format, &options.output, false) {
+        return ExitCode::FAILURE;
     }
+    exit_status(failed)
 }
 
 /// Downloads one poem: connect, then read until the server closes the connection.

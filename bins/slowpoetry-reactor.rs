@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::PythonPeer;
+use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::chunks;
-use common::cli::server::{PacingOptions, ServeOptions, listen_and_run, new_reactor, read_poem};
+use common::cli::server::{PacingOptions, ServeOptions, listen_and_run, read_poem};
 use common::outln;
 use common::protocol::{DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::{DelayedCall, Reactor};

@@ -16,6 +16,8 @@
 //!     with a poem once it has it (save it, print it).
 //!   * [`cli::output`]: printing lines that reach a pipe at once, and one-line error reports.
 //!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...).
+//!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
+//!     report, the exit status).
 //!
 //! * [`reactor`] (Parts 3 and 4): the event loop, Twisted's API on a single-threaded tokio runtime:
 //!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP ports and

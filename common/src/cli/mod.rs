@@ -5,7 +5,13 @@
 //! here so that the program files can show only their networking.
 
 pub mod address;
+pub mod client;
 pub mod duration;
 pub mod output;
 pub mod poem;
 pub mod server;
+
+/// Makes the reactor of a program, or says why it cannot, for [`output::report_error`].
+pub fn new_reactor() -> Result<crate::reactor::Reactor, String> {
+    crate::reactor::Reactor::new().map_err(|error| format!("cannot start the reactor: {error}"))
+}

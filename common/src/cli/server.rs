@@ -56,11 +56,6 @@ pub fn read_poem(serve: &ServeOptions) -> Result<Rc<[u8]>, String> {
         .map_err(|error| format!("cannot read {}: {error}", serve.poem.display()))
 }
 
-/// Makes a reactor, or says why it cannot.
-pub fn new_reactor() -> Result<Reactor, String> {
-    Reactor::new().map_err(|error| format!("cannot start the reactor: {error}"))
-}
-
 /// The end of every reactor-based server's `main`: listen where `serve` says with `factory`, print
 /// the startup line that `announce` makes from the port (scripts read the port from it), and run
 /// until stopped. A port that cannot listen is one line on stderr and exit status 1.
