@@ -487,3 +487,88 @@ fn abort_connection_closes_at_once() {
     assert_eq!(*reason.borrow(), Some(DisconnectReason::Aborted));
     assert_eq!(client.join().unwrap(), b"");
 }
+
+/// A server factory that refuses every connection.
+struct Refuser(Rc<Cell<u32>>);
+
+impl Factory for Refuser {
+    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        self.0.set(self.0.get() + 1);
+        None
+    }
+}
+
+#[test]
+fn a_factory_can_refuse_a_connection() {
+    let reactor = Reactor::new().unwrap();
+    watchdog(&reactor);
+    let asked = Rc::new(Cell::new(0));
+    let port = reactor
+        .listen_tcp(0, Rc::new(Refuser(asked.clone())), "127.0.0.1")
+        .unwrap();
+    // The client is accepted by the system, then closed by the server without a byte.
+    let seen = collect_from(&reactor, port.get_host().port());
+    reactor.run().unwrap();
+    assert_eq!(asked.get(), 1);
+    assert_eq!(*seen.data.borrow(), b"");
+    assert!(seen.lost.borrow().is_some());
+}
+
+#[test]
+fn disconnect_gives_up_an_attempt_or_closes_the_connection() {
+    // A slow server that never writes: the client's connection stays open until it disconnects.
+    struct Silent;
+    impl Protocol for Silent {}
+    struct SilentFactory;
+    impl Factory for SilentFactory {
+        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+            Some(Box::new(Silent))
+        }
+    }
+
+    let reactor = Reactor::new().unwrap();
+    watchdog(&reactor);
+    let port = reactor
+        .listen_tcp(0, Rc::new(SilentFactory), "127.0.0.1")
+        .unwrap();
+
+    // Made and then closed: the protocol hears a clean close.
+    let seen = Rc::new(Seen::default());
+    let connector = reactor.connect_tcp(
+        "127.0.0.1",
+        port.get_host().port(),
+        Rc::new(CollectorFactory {
+            seen: seen.clone(),
+            reactor: reactor.clone(),
+        }),
+        TIMEOUT,
+    );
+    assert_eq!(
+        connector.get_destination().to_string(),
+        format!(
+            "IPv4Address(type='TCP', host='127.0.0.1', port={})",
+            port.get_host().port()
+        )
+    );
+    reactor.call_later(Duration::from_millis(50), move || connector.disconnect());
+    reactor.run().unwrap();
+    assert_eq!(*seen.lost.borrow(), Some(DisconnectReason::Done));
+    assert!(seen.failed.borrow().is_none());
+
+    // Given up before it could be made: the factory hears it failed, cancelled.
+    let reactor = Reactor::new().unwrap();
+    watchdog(&reactor);
+    let seen = Rc::new(Seen::default());
+    let connector = reactor.connect_tcp(
+        "127.0.0.1",
+        port.get_host().port(),
+        Rc::new(CollectorFactory {
+            seen: seen.clone(),
+            reactor: reactor.clone(),
+        }),
+        TIMEOUT,
+    );
+    connector.disconnect();
+    reactor.run().unwrap();
+    assert_eq!(*seen.failed.borrow(), Some(ConnectError::Cancelled));
+}

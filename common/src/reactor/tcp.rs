@@ -567,9 +567,11 @@ impl Reactor {
         self.inner.local.spawn_local(async move {
             let connector = task_connector;
             let attempt = tokio::time::timeout(timeout, open(&connector.host, port));
+            // A `disconnect` asked for before the attempt completes wins over the attempt.
             let connected = tokio::select! {
-                result = attempt => result.unwrap_or(Err(ConnectError::TimedOut)),
+                biased;
                 () = control.cancel.notified() => Err(ConnectError::Cancelled),
+                result = attempt => result.unwrap_or(Err(ConnectError::TimedOut)),
             };
             match connected {
                 Err(reason) => {
