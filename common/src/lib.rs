@@ -32,6 +32,7 @@
 //! arrives as its own module with its Part.
 
 pub mod cli;
+pub mod defer;
 pub mod log;
 pub mod protocol;
 pub mod reactor;

@@ -70,6 +70,16 @@ pub fn report_unhandled(context: &str, error: &str) {
     }
 }
 
+/// Reports a Deferred that went away with a failure nobody handled: `Unhandled error in Deferred:`
+/// and the failure's report, into the log once logging has started, else on stderr.
+pub fn report_unhandled_deferred(report: &str) {
+    if is_logging() {
+        msg(format!("Unhandled error in Deferred:\n{report}\n"));
+    } else {
+        let _ = writeln!(io::stderr(), "Unhandled error in Deferred:\n{report}");
+    }
+}
+
 /// One log entry, lines after the first indented with a tab: `2026-11-21 07:28:50+0000 [-] text\n`.
 pub fn format_entry(at: SystemTime, system: &str, message: &str) -> String {
     let mut entry = format!("{} [{system}] ", timestamp(at));

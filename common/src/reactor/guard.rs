@@ -61,15 +61,33 @@ pub fn call<R: CallbackResult>(context: &dyn Display, callback: impl FnOnce() ->
     }
 }
 
-/// The message of a panic, and where it happened.
-fn describe_panic(payload: Box<dyn Any + Send>) -> String {
-    let message = if let Some(text) = payload.downcast_ref::<&str>() {
+/// Runs `f`, turning a panic into its message and location (without printing anything): how a
+/// Deferred turns a panicking callback into a failure, as Twisted turns an exception into one.
+pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, (String, Option<String>)> {
+    install_panic_hook();
+    GUARD_DEPTH.with(|depth| depth.set(depth.get() + 1));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARD_DEPTH.with(|depth| depth.set(depth.get() - 1));
+    outcome.map_err(|payload| {
+        let location = PANIC_LOCATION.with(|location| location.borrow_mut().take());
+        (panic_message(&*payload), location)
+    })
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()
     } else {
         "a panic with no message".to_owned()
-    };
+    }
+}
+
+/// The message of a panic, and where it happened.
+fn describe_panic(payload: Box<dyn Any + Send>) -> String {
+    let message = panic_message(&*payload);
     match PANIC_LOCATION.with(|location| location.borrow_mut().take()) {
         Some(location) => format!("{message} (panicked at {location})"),
         None => message,

@@ -15,7 +15,7 @@
 //! and the loop goes on (Part 3's `exception.py`).
 
 mod fd;
-mod guard;
+pub(crate) mod guard;
 pub(crate) mod tcp;
 mod timers;
 mod udp;
@@ -38,6 +38,12 @@ pub use tcp::{CannotListenError, ListeningPort};
 use timers::{Callback, Timers};
 pub use timers::{DelayedCall, DelayedCallError};
 pub use udp::UdpPort;
+
+thread_local! {
+    /// The reactor most recently made on this thread, for code that needs "the" reactor without
+    /// being handed one (an async block turned into a Deferred, say).
+    static CURRENT: RefCell<std::rc::Weak<Inner>> = const { RefCell::new(std::rc::Weak::new()) };
+}
 
 /// Where a reactor is in its single life: made, running, stopping, stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +125,7 @@ impl Reactor {
     fn build(builder: &mut tokio::runtime::Builder) -> io::Result<Reactor> {
         let runtime = builder.build()?;
         let timers = Rc::new(Timers::new(runtime.handle().clone()));
-        Ok(Reactor {
+        let reactor = Reactor {
             inner: Rc::new(Inner {
                 local: LocalSet::new(),
                 runtime,
@@ -130,7 +136,31 @@ impl Reactor {
                 factory_users: tcp::FactoryUsers::default(),
                 readers: fd::Readers::default(),
             }),
-        })
+        };
+        CURRENT.with(|current| *current.borrow_mut() = Rc::downgrade(&reactor.inner));
+        Ok(reactor)
+    }
+
+    /// The reactor most recently made on this thread, if it still exists: what the tutorial's
+    /// `from twisted.internet import reactor` gives.
+    pub fn current() -> Option<Reactor> {
+        CURRENT.with(|current| current.borrow().upgrade().map(|inner| Reactor { inner }))
+    }
+
+    /// Runs blocking `work` on the runtime's pool of worker threads.
+    pub(crate) fn spawn_blocking<R: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> tokio::task::JoinHandle<R> {
+        self.inner.runtime.spawn_blocking(work)
+    }
+
+    /// Runs `future` as a task of this reactor (from its next turn, or when `run` starts).
+    pub(crate) fn spawn_local(
+        &self,
+        future: impl std::future::Future<Output = ()> + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.inner.local.spawn_local(future)
     }
 
     /// Runs the event loop until [`stop`](Reactor::stop) is called, or SIGINT or SIGTERM arrives;

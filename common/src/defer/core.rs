@@ -1,0 +1,353 @@
+//! The untyped heart of a Deferred: its callback chain, its result, and the loop that runs them.
+//!
+//! [`Deferred<T>`](super::Deferred) is a typed handle on this. Values travel down the chain boxed as
+//! `dyn Any`, because each callback may change their type; the typed handle checks the types when
+//! callbacks are added, so the boxes always hold what the next callback expects.
+//!
+//! The run loop follows Twisted's `_runCallbacks`. It is a loop over an explicit stack of Deferreds,
+//! not a recursion: when a callback returns a Deferred that has not fired, the outer Deferred pauses
+//! and leaves a "continue" link at the end of the inner one's chain; when the inner one reaches that
+//! link, it hands its result over and the loop carries on with the outer one, on the same stack. A
+//! million nested Deferreds fire with constant stack depth.
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use super::errors::{AlreadyCalledError, CancelledError, CircularChainError};
+use super::failure::Failure;
+use crate::reactor::guard;
+
+/// A value on its way down the chain.
+pub(crate) type Value = Box<dyn Any>;
+
+/// A Deferred's state, shared by its handles.
+pub(crate) type Shared = Rc<RefCell<Core>>;
+
+/// A fired Deferred's current result.
+pub(crate) enum Outcome {
+    Value(Value),
+    Failure(Failure),
+}
+
+/// What a callback or errback gave back.
+pub(crate) enum Step {
+    Value(Value),
+    Failure(Failure),
+    /// Another Deferred: the chain waits for its result.
+    Wait(Shared),
+}
+
+pub(crate) type Callback = Box<dyn FnOnce(Value) -> Step>;
+/// What `cancel` calls first; it gets the Deferred being cancelled.
+pub(crate) type Canceller = Box<dyn FnMut(&Shared)>;
+pub(crate) type Errback = Box<dyn FnOnce(Failure) -> Step>;
+
+/// One stage of the chain.
+enum Link {
+    /// A callback and an errback; `None` passes the result through unchanged.
+    Pair(Option<Callback>, Option<Errback>),
+    /// The end of an inner Deferred's own chain: hand the result to the outer one that waits.
+    Continue(Shared),
+}
+
+/// How `cancel` treats a Deferred whose canceller did not fire it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CancelMode {
+    /// As Twisted's Deferred: fail it with `CancelledError`.
+    FailIfUnfired,
+    /// Leave it to the canceller's owner to fire it later (the Deferred of an async block, which
+    /// fires when the block ends, whatever it does with the cancellation).
+    LeaveToOwner,
+}
+
+pub(crate) struct Core {
+    links: VecDeque<Link>,
+    /// The current result; `None` before firing, while waiting on an inner Deferred, and after the
+    /// result was handed to an outer Deferred.
+    result: Option<Outcome>,
+    called: bool,
+    paused: u32,
+    /// A callback of this Deferred is running (so adding one must not start another run).
+    running: bool,
+    /// The Deferred this one waits for (chained), for `cancel` to forward to and for `Debug`.
+    pub(crate) waiting_on: Option<Weak<RefCell<Core>>>,
+    canceller: Option<Canceller>,
+    pub(crate) cancel_mode: CancelMode,
+    /// `cancel` without a canceller swallows the next `callback` or `errback`, once.
+    suppress_already_called: bool,
+    /// The type `callback` takes, and the type the last callback added produces.
+    pub(crate) head: TypeId,
+    pub(crate) tail: TypeId,
+    pub(crate) tail_name: &'static str,
+    /// In debug mode: where the Deferred was made and first fired.
+    pub(crate) created_at: Option<String>,
+    first_fired_at: Option<String>,
+}
+
+impl Core {
+    pub(crate) fn new(head: TypeId, head_name: &'static str, created_at: Option<String>) -> Shared {
+        Rc::new(RefCell::new(Core {
+            links: VecDeque::new(),
+            result: None,
+            called: false,
+            paused: 0,
+            running: false,
+            waiting_on: None,
+            canceller: None,
+            cancel_mode: CancelMode::FailIfUnfired,
+            suppress_already_called: false,
+            head,
+            tail: head,
+            tail_name: head_name,
+            created_at,
+            first_fired_at: None,
+        }))
+    }
+
+    pub(crate) fn called(&self) -> bool {
+        self.called
+    }
+
+    pub(crate) fn paused(&self) -> bool {
+        self.paused > 0
+    }
+
+    /// A short description of the result, for `Debug`.
+    pub(crate) fn describe_result(&self) -> Option<String> {
+        match &self.result {
+            Some(Outcome::Value(_)) => Some("a value".to_owned()),
+            Some(Outcome::Failure(failure)) => Some(format!("{failure:?}")),
+            None => None,
+        }
+    }
+
+    pub(crate) fn set_canceller(&mut self, canceller: Canceller) {
+        self.canceller = Some(canceller);
+    }
+}
+
+/// Adds a stage to the chain, and runs it at once if the Deferred has already fired.
+pub(crate) fn add_link(shared: &Shared, callback: Option<Callback>, errback: Option<Errback>) {
+    let called = {
+        let mut core = shared.borrow_mut();
+        core.links.push_back(Link::Pair(callback, errback));
+        core.called
+    };
+    if called {
+        run_callbacks(shared);
+    }
+}
+
+/// Fires the Deferred with its first result: Twisted's `callback`/`errback`.
+pub(crate) fn fire(
+    shared: &Shared,
+    outcome: Outcome,
+    invoked_at: Option<String>,
+) -> Result<(), AlreadyCalledError> {
+    let canceller = {
+        let mut core = shared.borrow_mut();
+        if core.called {
+            if core.suppress_already_called {
+                // The one late result that follows a `cancel` without canceller is dropped.
+                core.suppress_already_called = false;
+                return Ok(());
+            }
+            return Err(AlreadyCalledError::new(
+                core.created_at.clone(),
+                core.first_fired_at.clone(),
+            ));
+        }
+        core.called = true;
+        core.first_fired_at = invoked_at;
+        core.result = Some(outcome);
+        // Fired: the canceller is no use any more, and may hold things worth freeing.
+        core.canceller.take()
+    };
+    drop(canceller);
+    run_callbacks(shared);
+    Ok(())
+}
+
+/// Twisted's `cancel`.
+pub(crate) fn cancel(shared: &Shared) {
+    let (called, waiting_on) = {
+        let core = shared.borrow();
+        (core.called, core.waiting_on.clone())
+    };
+    if called {
+        // Fired, but waiting on an inner Deferred: cancelling means cancelling that one.
+        if let Some(inner) = waiting_on.and_then(|weak| weak.upgrade()) {
+            cancel(&inner);
+        }
+        return;
+    }
+    let canceller = shared.borrow_mut().canceller.take();
+    let mode = shared.borrow().cancel_mode;
+    match canceller {
+        Some(mut canceller) => {
+            canceller(shared);
+            let mut core = shared.borrow_mut();
+            if mode == CancelMode::LeaveToOwner && !core.called {
+                core.canceller = Some(canceller);
+            }
+        }
+        None => shared.borrow_mut().suppress_already_called = true,
+    }
+    if mode == CancelMode::FailIfUnfired && !shared.borrow().called {
+        let _ = fire(shared, Outcome::Failure(Failure::new(CancelledError)), None);
+    }
+}
+
+/// Twisted's `unpause`: when the last pause is lifted, the chain goes on.
+pub(crate) fn unpause(shared: &Shared) {
+    let resume = {
+        let mut core = shared.borrow_mut();
+        core.paused = core.paused.saturating_sub(1);
+        core.paused == 0 && core.called
+    };
+    if resume {
+        run_callbacks(shared);
+    }
+}
+
+pub(crate) fn pause(shared: &Shared) {
+    shared.borrow_mut().paused += 1;
+}
+
+/// Runs the chain of `start` (and of every Deferred waiting on it) as far as it can go.
+pub(crate) fn run_callbacks(start: &Shared) {
+    if start.borrow().running {
+        // A callback of this Deferred is running: the link just added is picked up by that run.
+        return;
+    }
+    let mut chain: Vec<Shared> = vec![Rc::clone(start)];
+    while let Some(current) = chain.last().cloned() {
+        if current.borrow().paused > 0 {
+            return;
+        }
+        let mut finished = true;
+        current.borrow_mut().waiting_on = None;
+        loop {
+            let link = current.borrow_mut().links.pop_front();
+            let Some(link) = link else {
+                break;
+            };
+            match link {
+                Link::Continue(outer) => {
+                    // Hand our result to the Deferred that waited for it, and carry on with it.
+                    let result = hand_on(&current);
+                    {
+                        let mut waiting = outer.borrow_mut();
+                        waiting.result = result;
+                        waiting.paused -= 1;
+                    }
+                    chain.push(outer);
+                    finished = false;
+                    break;
+                }
+                Link::Pair(callback, errback) => {
+                    if !run_link(&current, callback, errback) {
+                        break;
+                    }
+                }
+            }
+        }
+        if finished {
+            chain.pop();
+        }
+    }
+}
+
+/// Runs one stage; returns false when the chain must stop here because it now waits on an inner
+/// Deferred.
+fn run_link(current: &Shared, callback: Option<Callback>, errback: Option<Errback>) -> bool {
+    let result = current.borrow_mut().result.take();
+    let Some(result) = result else {
+        crate::log::report_unhandled(
+            "running a callback",
+            "the Deferred has no result to give it",
+        );
+        return true;
+    };
+    let step = match result {
+        Outcome::Value(value) => match callback {
+            Some(callback) => call(current, || callback(value)),
+            None => Step::Value(value),
+        },
+        Outcome::Failure(failure) => match errback {
+            Some(errback) => call(current, || errback(failure)),
+            None => Step::Failure(failure),
+        },
+    };
+    let inner = match step {
+        Step::Value(value) => {
+            current.borrow_mut().result = Some(Outcome::Value(value));
+            return true;
+        }
+        Step::Failure(failure) => {
+            current.borrow_mut().result = Some(Outcome::Failure(failure));
+            return true;
+        }
+        Step::Wait(inner) => inner,
+    };
+    if Rc::ptr_eq(&inner, current) {
+        let failure = Failure::new(CircularChainError);
+        current.borrow_mut().result = Some(Outcome::Failure(failure));
+        return true;
+    }
+    let ready = {
+        let inner = inner.borrow();
+        inner.result.is_some() && inner.paused == 0
+    };
+    if ready {
+        // The inner Deferred already has its result: take it now, synchronously.
+        let result = hand_on(&inner);
+        current.borrow_mut().result = result;
+        return true;
+    }
+    // Wait for the inner Deferred: pause, and leave it a link that hands its result back to us.
+    {
+        let mut core = current.borrow_mut();
+        core.paused += 1;
+        core.waiting_on = Some(Rc::downgrade(&inner));
+    }
+    let mut waited_for = inner.borrow_mut();
+    waited_for
+        .links
+        .push_back(Link::Continue(Rc::clone(current)));
+    // What comes after the hand-over on the inner Deferred's own chain gets `()`.
+    waited_for.tail = TypeId::of::<()>();
+    waited_for.tail_name = "()";
+    false
+}
+
+/// Takes a Deferred's result to give it to the Deferred that waits for it. As in Twisted, the
+/// Deferred itself goes on with nothing (`()` here, `None` there), so its failure, if that is what
+/// it was, is not reported twice.
+fn hand_on(shared: &Shared) -> Option<Outcome> {
+    let mut core = shared.borrow_mut();
+    core.tail = TypeId::of::<()>();
+    core.tail_name = "()";
+    core.result.replace(Outcome::Value(Box::new(())))
+}
+
+/// Calls one callback, marking the Deferred as running; a panic becomes a failure, as an exception
+/// raised in a Twisted callback does.
+fn call(current: &Shared, callback: impl FnOnce() -> Step) -> Step {
+    current.borrow_mut().running = true;
+    let step = guard::catch_panic(callback);
+    current.borrow_mut().running = false;
+    step.unwrap_or_else(|(message, location)| Step::Failure(Failure::from_panic(message, location)))
+}
+
+impl Drop for Core {
+    /// A Deferred that goes away with a failure nobody handled says so, as Twisted's does when it is
+    /// garbage-collected: otherwise the error would vanish without a trace.
+    fn drop(&mut self) {
+        if let Some(Outcome::Failure(failure)) = &self.result {
+            crate::log::report_unhandled_deferred(&failure.report());
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The Deferred: Twisted's promise of a result that is not there yet (tutorial Parts 7 to 19).
+//!
+//! A Deferred holds a chain of (callback, errback) pairs. Firing it, with `callback(value)` or
+//! `errback(failure)`, runs the chain at once, synchronously: each stage gets the previous stage's
+//! result, the callback if it is a value and the errback if it is a [`Failure`]. A callback that fails
+//! sends the chain to the errback line; an errback that returns a value brings it back to the
+//! callback line. A callback may also return another Deferred: then the chain waits for that one
+//! and goes on with its result ("chaining", Part 13).
+//!
+//! Ours is typed. `Deferred<T>` is a handle on a chain whose last callback produces a `T`:
+//! `add_callback` takes a closure `T -> Result<U, Failure>` (or `T -> Deferred<U>`) and returns the
+//! handle `Deferred<U>`, so a value can change type along the chain and the compiler still checks
+//! every stage. All handles share one chain: fire with the handle of the first type, add callbacks
+//! to the handle of the last. A Deferred fires once: a second `callback` is an
+//! [`AlreadyCalledError`].
+//!
+//! Rust's `async`/`.await` is `inlineCallbacks` (Part 17): a Deferred can be awaited, and
+//! [`Deferred::from_future`] turns an async block into a Deferred.
+
+mod core;
+mod errors;
+mod failure;
+mod future;
+mod list;
+mod time;
+
+use std::any::{TypeId, type_name};
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::rc::Rc;
+
+use self::core::{CancelMode, Core, Outcome, Shared, Step, Value};
+pub use errors::{
+    AlreadyCalledError, CancelledError, CircularChainError, FailureGroup, FirstError, TimeoutError,
+};
+pub use failure::{Exception, Failure, Panic};
+pub use future::DeferredFuture;
+pub use list::{DeferredList, DeferredListOptions, ListResult, gather_results, race};
+pub use time::{LoopingCall, defer_later, defer_to_thread};
+
+thread_local! {
+    /// Debug mode: Deferreds remember where they were made and first fired.
+    static DEBUGGING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Turns debug mode on or off (Twisted's `Deferred.debug`): Deferreds made while it is on remember
+/// where they were made and first fired, and an [`AlreadyCalledError`] names both places.
+pub fn set_debugging(on: bool) {
+    DEBUGGING.with(|debugging| debugging.set(on));
+}
+
+fn debugging() -> bool {
+    DEBUGGING.with(Cell::get)
+}
+
+/// What a callback or errback returns: its result (`Ok`), a failure (`Err`), or another Deferred to
+/// wait for.
+pub trait IntoStep<T> {
+    #[doc(hidden)]
+    fn into_step(self) -> StepBox;
+}
+
+/// The boxed form of a callback's result, inside the chain.
+#[doc(hidden)]
+pub struct StepBox(Step);
+
+impl<T: 'static> IntoStep<T> for Result<T, Failure> {
+    fn into_step(self) -> StepBox {
+        StepBox(match self {
+            Ok(value) => Step::Value(Box::new(value)),
+            Err(failure) => Step::Failure(failure),
+        })
+    }
+}
+
+impl<T: 'static> IntoStep<T> for Deferred<T> {
+    fn into_step(self) -> StepBox {
+        StepBox(Step::Wait(self.core))
+    }
+}
+
+/// A typed handle on a Deferred whose current last callback produces a `T`.
+pub struct Deferred<T> {
+    core: Shared,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Deferred<T> {
+    fn clone(&self) -> Self {
+        Deferred {
+            core: Rc::clone(&self.core),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Default for Deferred<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Deferred::new()
+    }
+}
+
+impl<T: 'static> Deferred<T> {
+    /// A new Deferred, not fired yet, that will be fired with a `T`.
+    #[track_caller]
+    pub fn new() -> Deferred<T> {
+        let caller = Location::caller();
+        let created_at = debugging().then(|| caller.to_string());
+        Deferred::from_core(Core::new(TypeId::of::<T>(), type_name::<T>(), created_at))
+    }
+
+    /// A new Deferred whose `cancel` calls `canceller` first (Part 19): the canceller stops the work
+    /// that would fire the Deferred, and may fire it itself (with a value or its own failure);
+    /// otherwise `cancel` fails it with [`CancelledError`].
+    #[track_caller]
+    pub fn with_canceller(canceller: impl FnOnce(&Deferred<T>) + 'static) -> Deferred<T> {
+        let deferred = Deferred::new();
+        let mut canceller = Some(canceller);
+        deferred
+            .core
+            .borrow_mut()
+            .set_canceller(Box::new(move |core: &Shared| {
+                if let Some(canceller) = canceller.take() {
+                    canceller(&Deferred::from_core(Rc::clone(core)));
+                }
+            }));
+        deferred
+    }
+
+    fn from_core(core: Shared) -> Deferred<T> {
+        Deferred {
+            core,
+            _type: PhantomData,
+        }
+    }
+
+    /// Fires the Deferred with a value: runs the callback chain now.
+    ///
+    /// # Panics
+    ///
+    /// If this handle is not of the Deferred's first type (use the handle `new` returned).
+    #[track_caller]
+    pub fn callback(&self, value: T) -> Result<(), AlreadyCalledError> {
+        self.check_head();
+        let caller = Location::caller();
+        let invoked_at = debugging().then(|| caller.to_string());
+        core::fire(&self.core, Outcome::Value(Box::new(value)), invoked_at)
+    }
+
+    /// Fires the Deferred with a failure: runs the errback chain now. Any error can be given; it
+    /// becomes a [`Failure`].
+    #[track_caller]
+    pub fn errback(&self, failure: impl Into<Failure>) -> Result<(), AlreadyCalledError> {
+        let caller = Location::caller();
+        let invoked_at = debugging().then(|| caller.to_string());
+        core::fire(&self.core, Outcome::Failure(failure.into()), invoked_at)
+    }
+
+    /// Adds a callback and an errback as one stage: exactly one of them runs, depending on what
+    /// arrives. Returns the handle on the chain's new last type.
+    ///
+    /// # Panics
+    ///
+    /// If this handle is not of the type the chain's last stage produces.
+    pub fn add_callbacks<U: 'static, R1: IntoStep<U>, R2: IntoStep<U>>(
+        &self,
+        callback: impl FnOnce(T) -> R1 + 'static,
+        errback: impl FnOnce(Failure) -> R2 + 'static,
+    ) -> Deferred<U> {
+        self.add_link::<U>(
+            Some(Box::new(move |value| callback(unbox(value)).into_step().0)),
+            Some(Box::new(move |failure| errback(failure).into_step().0)),
+        )
+    }
+
+    /// Adds a callback; a failure passes by it unchanged, to the next errback.
+    pub fn add_callback<U: 'static, R: IntoStep<U>>(
+        &self,
+        callback: impl FnOnce(T) -> R + 'static,
+    ) -> Deferred<U> {
+        self.add_link::<U>(
+            Some(Box::new(move |value| callback(unbox(value)).into_step().0)),
+            None,
+        )
+    }
+
+    /// Adds an errback; a value passes by it unchanged, to the next callback. The errback recovers
+    /// by returning `Ok(value)`, or passes a failure on with `Err`.
+    pub fn add_errback<R: IntoStep<T>>(
+        &self,
+        errback: impl FnOnce(Failure) -> R + 'static,
+    ) -> Deferred<T> {
+        self.add_link::<T>(
+            None,
+            Some(Box::new(move |failure| errback(failure).into_step().0)),
+        )
+    }
+
+    /// Adds the same function as callback and errback: it gets `Ok(value)` or `Err(failure)`, like a
+    /// `finally` block that sees the outcome.
+    pub fn add_both<U: 'static, R: IntoStep<U>>(
+        &self,
+        both: impl FnOnce(Result<T, Failure>) -> R + 'static,
+    ) -> Deferred<U> {
+        let both = Rc::new(Cell::new(Some(both)));
+        let for_errors = Rc::clone(&both);
+        self.add_link::<U>(
+            Some(Box::new(move |value| match both.take() {
+                Some(both) => both(Ok(unbox(value))).into_step().0,
+                None => Step::Failure(Failure::exception("add_both ran twice")),
+            })),
+            Some(Box::new(move |failure| match for_errors.take() {
+                Some(both) => both(Err(failure)).into_step().0,
+                None => Step::Failure(Failure::exception("add_both ran twice")),
+            })),
+        )
+    }
+
+    fn add_link<U: 'static>(
+        &self,
+        callback: Option<self::core::Callback>,
+        errback: Option<self::core::Errback>,
+    ) -> Deferred<U> {
+        {
+            let mut core = self.core.borrow_mut();
+            assert!(
+                core.tail == TypeId::of::<T>(),
+                "this Deferred's last callback produces {}, not {}: add callbacks to the handle the \
+                 last add_callback returned",
+                core.tail_name,
+                type_name::<T>()
+            );
+            core.tail = TypeId::of::<U>();
+            core.tail_name = type_name::<U>();
+        }
+        self::core::add_link(&self.core, callback, errback);
+        Deferred::from_core(Rc::clone(&self.core))
+    }
+
+    /// Fires `other` with this Deferred's result (value or failure): Twisted's `chainDeferred`.
+    /// Firing `other` does not fire this one. This Deferred goes on with `()`.
+    pub fn chain_deferred(&self, other: &Deferred<T>) -> Deferred<()> {
+        other.core.borrow_mut().waiting_on = Some(Rc::downgrade(&self.core));
+        let (for_value, for_failure) = (other.clone(), other.clone());
+        self.add_callbacks(
+            move |value| for_value.callback(value).map_err(Failure::new),
+            move |failure| for_failure.errback(failure).map_err(Failure::new),
+        )
+    }
+
+    /// Holds the chain: callbacks do not run (even if the Deferred fires) until `unpause`.
+    pub fn pause(&self) {
+        self::core::pause(&self.core);
+    }
+
+    /// Lifts one `pause`; when none is left, the chain goes on.
+    pub fn unpause(&self) {
+        self::core::unpause(&self.core);
+    }
+
+    /// Cancels the Deferred (Part 19). Not fired yet: its canceller runs, and unless that fired it,
+    /// it fails with [`CancelledError`]. Waiting on an inner Deferred: that one is cancelled.
+    /// Already fired: nothing happens.
+    pub fn cancel(&self) {
+        self::core::cancel(&self.core);
+    }
+
+    /// Whether the Deferred has fired.
+    pub fn called(&self) -> bool {
+        self.core.borrow().called()
+    }
+
+    /// Whether the Deferred is paused (by `pause`, or waiting on an inner Deferred).
+    pub fn paused(&self) -> bool {
+        self.core.borrow().paused()
+    }
+
+    /// The Deferred this one waits for (by chaining), if any, as an untyped identity for display.
+    pub fn waiting_on(&self) -> Option<DeferredId> {
+        let core = self.core.borrow();
+        core.waiting_on
+            .as_ref()
+            .and_then(std::rc::Weak::upgrade)
+            .map(|inner| DeferredId(Rc::as_ptr(&inner) as usize))
+    }
+
+    /// This Deferred's identity, for display.
+    pub fn id(&self) -> DeferredId {
+        DeferredId(Rc::as_ptr(&self.core) as usize)
+    }
+
+    fn check_head(&self) {
+        let core = self.core.borrow();
+        assert!(
+            core.head == TypeId::of::<T>(),
+            "fire a Deferred with the handle of its first type, not {}",
+            type_name::<T>()
+        );
+    }
+
+    pub(crate) fn set_cancel_mode_leave_to_owner(&self, canceller: impl FnMut() + 'static) {
+        let mut canceller = canceller;
+        let mut core = self.core.borrow_mut();
+        core.cancel_mode = CancelMode::LeaveToOwner;
+        core.set_canceller(Box::new(move |_| canceller()));
+    }
+}
+
+/// Takes a value out of its box; the chain's type checks guarantee its type.
+fn unbox<T: 'static>(value: Value) -> T {
+    match value.downcast::<T>() {
+        Ok(value) => *value,
+        Err(_) => panic!("a Deferred stage received a value of an unexpected type"),
+    }
+}
+
+/// A Deferred's identity: `Deferred at 0x5581a3c0`, as Twisted prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeferredId(usize);
+
+impl fmt::Display for DeferredId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Deferred at {:#x}", self.0)
+    }
+}
+
+/// `<Deferred at 0x… current result: …>` or `<Deferred at 0x… waiting on Deferred at 0x…>`.
+impl<T: 'static> fmt::Debug for Deferred<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}", self.id())?;
+        if let Some(inner) = self.waiting_on() {
+            write!(f, " waiting on {inner}")?;
+        } else if let Some(result) = self.core.borrow().describe_result() {
+            write!(f, " current result: {result}")?;
+        }
+        write!(f, ">")
+    }
+}
+
+/// A Deferred already fired with `value`: Twisted's `succeed`. Callbacks added to it run at once.
+#[track_caller]
+pub fn succeed<T: 'static>(value: T) -> Deferred<T> {
+    let deferred = Deferred::new();
+    let _ = deferred.callback(value);
+    deferred
+}
+
+/// A Deferred already failed with `failure`: Twisted's `fail`. Errbacks added to it run at once.
+#[track_caller]
+pub fn fail<T: 'static>(failure: impl Into<Failure>) -> Deferred<T> {
+    let deferred = Deferred::new();
+    let _ = deferred.errback(failure);
+    deferred
+}
+
+/// Calls `f` and gives its outcome as a Deferred, whatever it returns: Twisted's `maybeDeferred`. A
+/// result becomes a fired Deferred, a failure (or a panic) a failed one, and a returned Deferred is
+/// passed through as it is.
+pub fn maybe_deferred<T: 'static, R: IntoStep<T>>(f: impl FnOnce() -> R) -> Deferred<T> {
+    match crate::reactor::guard::catch_panic(f) {
+        Ok(result) => match result.into_step().0 {
+            Step::Value(value) => succeed(unbox(value)),
+            Step::Failure(failure) => fail(failure),
+            Step::Wait(core) => Deferred::from_core(core),
+        },
+        Err((message, location)) => fail(Failure::from_panic(message, location)),
+    }
+}
+
+/// Logs `failure` as an unhandled error and gives it back unchanged: an errback for the end of a
+/// chain that reports whatever reached it (Twisted's `log.err` used as an errback).
+pub fn log_error(failure: Failure) -> Failure {
+    crate::log::report_unhandled("processing a Deferred", &failure.report());
+    failure
+}
+
+#[cfg(test)]
+mod tests;
