@@ -12,7 +12,6 @@
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use super::errors::{AlreadyCalledError, CancelledError, CircularChainError};
@@ -20,7 +19,7 @@ use super::failure::Failure;
 use crate::reactor::guard;
 
 /// A value on its way down the chain.
-pub(crate) type Value = Box<dyn Any>;
+pub type Value = Box<dyn Any>;
 
 /// A Deferred's state, shared by its handles.
 pub(crate) type Shared = Rc<RefCell<Core>>;
@@ -63,7 +62,10 @@ pub(crate) enum CancelMode {
 }
 
 pub(crate) struct Core {
-    links: VecDeque<Link>,
+    /// The stages not run yet start at `next`: a queue in a `Vec`, reset to empty (keeping its
+    /// room) whenever it has been run through.
+    links: Vec<Link>,
+    next: usize,
     /// The current result; `None` before firing, while waiting on an inner Deferred, and after the
     /// result was handed to an outer Deferred.
     result: Option<Outcome>,
@@ -89,7 +91,8 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(head: TypeId, head_name: &'static str, created_at: Option<String>) -> Shared {
         Rc::new(RefCell::new(Core {
-            links: VecDeque::new(),
+            links: Vec::new(),
+            next: 0,
             result: None,
             called: false,
             paused: 0,
@@ -123,6 +126,18 @@ impl Core {
         }
     }
 
+    /// Takes the next stage to run, if any.
+    fn next_link(&mut self) -> Option<Link> {
+        if self.next == self.links.len() {
+            self.links.clear();
+            self.next = 0;
+            return None;
+        }
+        let link = std::mem::replace(&mut self.links[self.next], Link::Pair(None, None));
+        self.next += 1;
+        Some(link)
+    }
+
     pub(crate) fn set_canceller(&mut self, canceller: Canceller) {
         self.canceller = Some(canceller);
     }
@@ -132,7 +147,11 @@ impl Core {
 pub(crate) fn add_link(shared: &Shared, callback: Option<Callback>, errback: Option<Errback>) {
     let called = {
         let mut core = shared.borrow_mut();
-        core.links.push_back(Link::Pair(callback, errback));
+        if core.links.capacity() == 0 {
+            // Most chains have a few stages: room for eight at once saves growing twice.
+            core.links.reserve_exact(8);
+        }
+        core.links.push(Link::Pair(callback, errback));
         core.called
     };
     if called {
@@ -222,15 +241,19 @@ pub(crate) fn run_callbacks(start: &Shared) {
         // A callback of this Deferred is running: the link just added is picked up by that run.
         return;
     }
-    let mut chain: Vec<Shared> = vec![Rc::clone(start)];
-    while let Some(current) = chain.last().cloned() {
+    let quiet = guard::QuietPanics::begin();
+    // The Deferred being run, and below it those whose runs it interrupted to resume an outer
+    // Deferred that was waiting (Twisted's `chain` list, minus the allocation when nothing waits).
+    let mut current = Rc::clone(start);
+    let mut interrupted: Vec<Shared> = Vec::new();
+    loop {
         if current.borrow().paused > 0 {
             return;
         }
         let mut finished = true;
         current.borrow_mut().waiting_on = None;
         loop {
-            let link = current.borrow_mut().links.pop_front();
+            let link = current.borrow_mut().next_link();
             let Some(link) = link else {
                 break;
             };
@@ -243,28 +266,41 @@ pub(crate) fn run_callbacks(start: &Shared) {
                         waiting.result = result;
                         waiting.paused -= 1;
                     }
-                    chain.push(outer);
+                    interrupted.push(std::mem::replace(&mut current, outer));
                     finished = false;
                     break;
                 }
                 Link::Pair(callback, errback) => {
-                    if !run_link(&current, callback, errback) {
+                    if !run_link(&current, callback, errback, &quiet) {
                         break;
                     }
                 }
             }
         }
         if finished {
-            chain.pop();
+            match interrupted.pop() {
+                Some(resumed) => current = resumed,
+                None => return,
+            }
         }
     }
 }
 
 /// Runs one stage; returns false when the chain must stop here because it now waits on an inner
 /// Deferred.
-fn run_link(current: &Shared, callback: Option<Callback>, errback: Option<Errback>) -> bool {
-    let result = current.borrow_mut().result.take();
+fn run_link(
+    current: &Shared,
+    callback: Option<Callback>,
+    errback: Option<Errback>,
+    quiet: &guard::QuietPanics,
+) -> bool {
+    let result = {
+        let mut core = current.borrow_mut();
+        core.running = true;
+        core.result.take()
+    };
     let Some(result) = result else {
+        current.borrow_mut().running = false;
         crate::log::report_unhandled(
             "running a callback",
             "the Deferred has no result to give it",
@@ -273,24 +309,28 @@ fn run_link(current: &Shared, callback: Option<Callback>, errback: Option<Errbac
     };
     let step = match result {
         Outcome::Value(value) => match callback {
-            Some(callback) => call(current, || callback(value)),
+            Some(callback) => call(quiet, || callback(value)),
             None => Step::Value(value),
         },
         Outcome::Failure(failure) => match errback {
-            Some(errback) => call(current, || errback(failure)),
+            Some(errback) => call(quiet, || errback(failure)),
             None => Step::Failure(failure),
         },
     };
-    let inner = match step {
-        Step::Value(value) => {
-            current.borrow_mut().result = Some(Outcome::Value(value));
-            return true;
+    let inner = {
+        let mut core = current.borrow_mut();
+        core.running = false;
+        match step {
+            Step::Value(value) => {
+                core.result = Some(Outcome::Value(value));
+                return true;
+            }
+            Step::Failure(failure) => {
+                core.result = Some(Outcome::Failure(failure));
+                return true;
+            }
+            Step::Wait(inner) => inner,
         }
-        Step::Failure(failure) => {
-            current.borrow_mut().result = Some(Outcome::Failure(failure));
-            return true;
-        }
-        Step::Wait(inner) => inner,
     };
     if Rc::ptr_eq(&inner, current) {
         let failure = Failure::new(CircularChainError);
@@ -314,9 +354,7 @@ fn run_link(current: &Shared, callback: Option<Callback>, errback: Option<Errbac
         core.waiting_on = Some(Rc::downgrade(&inner));
     }
     let mut waited_for = inner.borrow_mut();
-    waited_for
-        .links
-        .push_back(Link::Continue(Rc::clone(current)));
+    waited_for.links.push(Link::Continue(Rc::clone(current)));
     // What comes after the hand-over on the inner Deferred's own chain gets `()`.
     waited_for.tail = TypeId::of::<()>();
     waited_for.tail_name = "()";
@@ -333,13 +371,10 @@ fn hand_on(shared: &Shared) -> Option<Outcome> {
     core.result.replace(Outcome::Value(Box::new(())))
 }
 
-/// Calls one callback, marking the Deferred as running; a panic becomes a failure, as an exception
-/// raised in a Twisted callback does.
-fn call(current: &Shared, callback: impl FnOnce() -> Step) -> Step {
-    current.borrow_mut().running = true;
-    let step = guard::catch_panic(callback);
-    current.borrow_mut().running = false;
-    step.unwrap_or_else(|(message, location)| Step::Failure(Failure::from_panic(message, location)))
+/// Calls one callback; a panic becomes a failure, as an exception raised in a Twisted callback does.
+fn call(quiet: &guard::QuietPanics, callback: impl FnOnce() -> Step) -> Step {
+    guard::catch_quietly(quiet, callback)
+        .unwrap_or_else(|(message, location)| Step::Failure(Failure::from_panic(message, location)))
 }
 
 impl Drop for Core {

@@ -31,7 +31,9 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::rc::Rc;
 
-use self::core::{CancelMode, Core, Outcome, Shared, Step, Value};
+#[doc(hidden)]
+pub use self::core::Value;
+use self::core::{CancelMode, Core, Outcome, Shared, Step};
 pub use errors::{
     AlreadyCalledError, CancelledError, CircularChainError, FailureGroup, FirstError, TimeoutError,
 };
@@ -58,8 +60,10 @@ fn debugging() -> bool {
 /// What a callback or errback returns: its result (`Ok`), a failure (`Err`), or another Deferred to
 /// wait for.
 pub trait IntoStep<T> {
+    /// The result as the chain carries it; `spare` is the box the callback's input came in, reused
+    /// for the output when it fits.
     #[doc(hidden)]
-    fn into_step(self) -> StepBox;
+    fn into_step(self, spare: Option<Value>) -> StepBox;
 }
 
 /// The boxed form of a callback's result, inside the chain.
@@ -67,17 +71,58 @@ pub trait IntoStep<T> {
 pub struct StepBox(Step);
 
 impl<T: 'static> IntoStep<T> for Result<T, Failure> {
-    fn into_step(self) -> StepBox {
+    fn into_step(self, spare: Option<Value>) -> StepBox {
         StepBox(match self {
-            Ok(value) => Step::Value(Box::new(value)),
+            Ok(value) => Step::Value(rebox(spare, value)),
             Err(failure) => Step::Failure(failure),
         })
     }
 }
 
 impl<T: 'static> IntoStep<T> for Deferred<T> {
-    fn into_step(self) -> StepBox {
+    fn into_step(self, _spare: Option<Value>) -> StepBox {
         StepBox(Step::Wait(self.core))
+    }
+}
+
+// Values travel down the chain boxed as `Option<T>`, so that a callback can take its input out of the
+// box and put its output back into the same box when the types agree (the usual case): a chain of
+// callbacks allocates once, not once per callback. `()` is boxed as itself, which allocates nothing.
+
+/// Boxes a value for the chain.
+fn boxed<T: 'static>(value: T) -> Value {
+    if TypeId::of::<T>() == TypeId::of::<()>() {
+        Box::new(value)
+    } else {
+        Box::new(Some(value))
+    }
+}
+
+/// Takes a value out of its box, leaving the box to be reused. The chain's type checks guarantee the
+/// type.
+fn unbox<T: 'static>(value: &mut Value) -> T {
+    if let Some(slot) = value.downcast_mut::<Option<T>>()
+        && let Some(taken) = slot.take()
+    {
+        return taken;
+    }
+    match std::mem::replace(value, Box::new(())).downcast::<T>() {
+        Ok(unit) => *unit,
+        Err(_) => panic!("a Deferred stage received a value of an unexpected type"),
+    }
+}
+
+/// Boxes `value`, in `spare` if it is a box of the same type.
+fn rebox<T: 'static>(spare: Option<Value>, value: T) -> Value {
+    match spare {
+        Some(mut spare) => match spare.downcast_mut::<Option<T>>() {
+            Some(slot) => {
+                *slot = Some(value);
+                spare
+            }
+            None => boxed(value),
+        },
+        None => boxed(value),
     }
 }
 
@@ -147,7 +192,7 @@ impl<T: 'static> Deferred<T> {
         self.check_head();
         let caller = Location::caller();
         let invoked_at = debugging().then(|| caller.to_string());
-        core::fire(&self.core, Outcome::Value(Box::new(value)), invoked_at)
+        core::fire(&self.core, Outcome::Value(boxed(value)), invoked_at)
     }
 
     /// Fires the Deferred with a failure: runs the errback chain now. Any error can be given; it
@@ -171,8 +216,11 @@ impl<T: 'static> Deferred<T> {
         errback: impl FnOnce(Failure) -> R2 + 'static,
     ) -> Deferred<U> {
         self.add_link::<U>(
-            Some(Box::new(move |value| callback(unbox(value)).into_step().0)),
-            Some(Box::new(move |failure| errback(failure).into_step().0)),
+            Some(Box::new(move |mut value| {
+                let input = unbox(&mut value);
+                callback(input).into_step(Some(value)).0
+            })),
+            Some(Box::new(move |failure| errback(failure).into_step(None).0)),
         )
     }
 
@@ -182,7 +230,10 @@ impl<T: 'static> Deferred<T> {
         callback: impl FnOnce(T) -> R + 'static,
     ) -> Deferred<U> {
         self.add_link::<U>(
-            Some(Box::new(move |value| callback(unbox(value)).into_step().0)),
+            Some(Box::new(move |mut value| {
+                let input = unbox(&mut value);
+                callback(input).into_step(Some(value)).0
+            })),
             None,
         )
     }
@@ -195,7 +246,7 @@ impl<T: 'static> Deferred<T> {
     ) -> Deferred<T> {
         self.add_link::<T>(
             None,
-            Some(Box::new(move |failure| errback(failure).into_step().0)),
+            Some(Box::new(move |failure| errback(failure).into_step(None).0)),
         )
     }
 
@@ -208,12 +259,15 @@ impl<T: 'static> Deferred<T> {
         let both = Rc::new(Cell::new(Some(both)));
         let for_errors = Rc::clone(&both);
         self.add_link::<U>(
-            Some(Box::new(move |value| match both.take() {
-                Some(both) => both(Ok(unbox(value))).into_step().0,
+            Some(Box::new(move |mut value| match both.take() {
+                Some(both) => {
+                    let input = unbox(&mut value);
+                    both(Ok(input)).into_step(Some(value)).0
+                }
                 None => Step::Failure(Failure::exception("add_both ran twice")),
             })),
             Some(Box::new(move |failure| match for_errors.take() {
-                Some(both) => both(Err(failure)).into_step().0,
+                Some(both) => both(Err(failure)).into_step(None).0,
                 None => Step::Failure(Failure::exception("add_both ran twice")),
             })),
         )
@@ -309,14 +363,6 @@ impl<T: 'static> Deferred<T> {
     }
 }
 
-/// Takes a value out of its box; the chain's type checks guarantee its type.
-fn unbox<T: 'static>(value: Value) -> T {
-    match value.downcast::<T>() {
-        Ok(value) => *value,
-        Err(_) => panic!("a Deferred stage received a value of an unexpected type"),
-    }
-}
-
 /// A Deferred's identity: `Deferred at 0x5581a3c0`, as Twisted prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeferredId(usize);
@@ -361,8 +407,8 @@ pub fn fail<T: 'static>(failure: impl Into<Failure>) -> Deferred<T> {
 /// passed through as it is.
 pub fn maybe_deferred<T: 'static, R: IntoStep<T>>(f: impl FnOnce() -> R) -> Deferred<T> {
     match crate::reactor::guard::catch_panic(f) {
-        Ok(result) => match result.into_step().0 {
-            Step::Value(value) => succeed(unbox(value)),
+        Ok(result) => match result.into_step(None).0 {
+            Step::Value(mut value) => succeed(unbox(&mut value)),
             Step::Failure(failure) => fail(failure),
             Step::Wait(core) => Deferred::from_core(core),
         },

@@ -64,11 +64,35 @@ pub fn call<R: CallbackResult>(context: &dyn Display, callback: impl FnOnce() ->
 /// Runs `f`, turning a panic into its message and location (without printing anything): how a
 /// Deferred turns a panicking callback into a failure, as Twisted turns an exception into one.
 pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, (String, Option<String>)> {
-    install_panic_hook();
-    GUARD_DEPTH.with(|depth| depth.set(depth.get() + 1));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
-    GUARD_DEPTH.with(|depth| depth.set(depth.get() - 1));
-    outcome.map_err(|payload| {
+    let quiet = QuietPanics::begin();
+    catch_quietly(&quiet, f)
+}
+
+/// A stretch of code whose panics are all caught by [`catch_quietly`] and turned into values, so
+/// Rust's hook must not print them. Taken once around a whole run of callbacks rather than around
+/// each one, which matters when a chain runs millions of them.
+pub(crate) struct QuietPanics(());
+
+impl QuietPanics {
+    pub(crate) fn begin() -> QuietPanics {
+        install_panic_hook();
+        GUARD_DEPTH.with(|depth| depth.set(depth.get() + 1));
+        QuietPanics(())
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        GUARD_DEPTH.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// Runs `f` inside a [`QuietPanics`] stretch, turning a panic into its message and location.
+pub(crate) fn catch_quietly<R>(
+    _quiet: &QuietPanics,
+    f: impl FnOnce() -> R,
+) -> Result<R, (String, Option<String>)> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         let location = PANIC_LOCATION.with(|location| location.borrow_mut().take());
         (panic_message(&*payload), location)
     })
