@@ -124,7 +124,7 @@ fn a_server_and_a_client_talk_and_close_cleanly() {
     assert_eq!(*seen.data.borrow(), b"hello, world");
     assert_eq!(*seen.lost.borrow(), Some(DisconnectReason::Done));
     assert_eq!(factory.stops.get(), 0);
-    port.stop_listening();
+    assert!(port.stop_listening().called());
     assert_eq!(factory.stops.get(), 1);
     assert!(TcpStream::connect(port.get_host()).is_err());
 }

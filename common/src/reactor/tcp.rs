@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use super::{Reactor, guard};
 use crate::cli::address::listen_address;
 use crate::cli::output::plain_error;
+use crate::defer::{Deferred, succeed};
 use crate::log::report_unhandled;
 use crate::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -365,7 +366,10 @@ impl ListeningPort {
 
     /// Stops accepting connections and closes the port; connections already made go on. The
     /// factory's `stop_factory` runs if nothing else uses it.
-    pub fn stop_listening(&self) {
+    ///
+    /// Returns a Deferred that fires when the port is closed, as Twisted's does; ours closes at
+    /// once, so it has fired already.
+    pub fn stop_listening(&self) -> Deferred<()> {
         self.listener.borrow_mut().take();
         if let Some(task) = self.accepting.borrow_mut().take() {
             task.abort();
@@ -373,6 +377,7 @@ impl ListeningPort {
         if let Some(release) = self.release.borrow_mut().take() {
             release();
         }
+        succeed(())
     }
 }
 
