@@ -19,7 +19,7 @@ use super::failure::Failure;
 use crate::reactor::guard;
 
 /// A value on its way down the chain.
-pub type Value = Box<dyn Any>;
+pub(crate) type Value = Box<dyn Any>;
 
 /// A Deferred's state, shared by its handles.
 pub(crate) type Shared = Rc<RefCell<Core>>;
@@ -165,7 +165,7 @@ pub(crate) fn fire(
     outcome: Outcome,
     invoked_at: Option<String>,
 ) -> Result<(), AlreadyCalledError> {
-    let canceller = {
+    let (canceller, nothing_to_run) = {
         let mut core = shared.borrow_mut();
         if core.called {
             if core.suppress_already_called {
@@ -181,11 +181,16 @@ pub(crate) fn fire(
         core.called = true;
         core.first_fired_at = invoked_at;
         core.result = Some(outcome);
+        core.waiting_on = None;
         // Fired: the canceller is no use any more, and may hold things worth freeing.
-        core.canceller.take()
+        let nothing_to_run = core.next == core.links.len() && core.paused == 0;
+        (core.canceller.take(), nothing_to_run)
     };
     drop(canceller);
-    run_callbacks(shared);
+    // A Deferred fired before anyone added callbacks (`succeed`, say) has nothing to run yet.
+    if !nothing_to_run {
+        run_callbacks(shared);
+    }
     Ok(())
 }
 
@@ -253,9 +258,18 @@ pub(crate) fn run_callbacks(start: &Shared) {
         let mut finished = true;
         current.borrow_mut().waiting_on = None;
         loop {
-            let link = current.borrow_mut().next_link();
-            let Some(link) = link else {
-                break;
+            let (link, result) = {
+                let mut core = current.borrow_mut();
+                match core.next_link() {
+                    None => break,
+                    Some(Link::Pair(callback, errback)) => {
+                        // Take the result now, in the same borrow, and mark the Deferred busy.
+                        core.running = true;
+                        let result = core.result.take();
+                        (Link::Pair(callback, errback), result)
+                    }
+                    Some(continuation) => (continuation, None),
+                }
             };
             match link {
                 Link::Continue(outer) => {
@@ -271,7 +285,7 @@ pub(crate) fn run_callbacks(start: &Shared) {
                     break;
                 }
                 Link::Pair(callback, errback) => {
-                    if !run_link(&current, callback, errback, &quiet) {
+                    if !run_link(&current, result, callback, errback, &quiet) {
                         break;
                     }
                 }
@@ -290,15 +304,11 @@ pub(crate) fn run_callbacks(start: &Shared) {
 /// Deferred.
 fn run_link(
     current: &Shared,
+    result: Option<Outcome>,
     callback: Option<Callback>,
     errback: Option<Errback>,
     quiet: &guard::QuietPanics,
 ) -> bool {
-    let result = {
-        let mut core = current.borrow_mut();
-        core.running = true;
-        core.result.take()
-    };
     let Some(result) = result else {
         current.borrow_mut().running = false;
         crate::log::report_unhandled(

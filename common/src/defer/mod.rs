@@ -24,16 +24,14 @@ mod future;
 mod list;
 mod time;
 
-use std::any::{TypeId, type_name};
+use std::any::{Any, TypeId, type_name};
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::rc::Rc;
 
-#[doc(hidden)]
-pub use self::core::Value;
-use self::core::{CancelMode, Core, Outcome, Shared, Step};
+use self::core::{CancelMode, Core, Outcome, Shared, Step, Value};
 pub use errors::{
     AlreadyCalledError, CancelledError, CircularChainError, FailureGroup, FirstError, TimeoutError,
 };
@@ -60,28 +58,42 @@ fn debugging() -> bool {
 /// What a callback or errback returns: its result (`Ok`), a failure (`Err`), or another Deferred to
 /// wait for.
 pub trait IntoStep<T> {
-    /// The result as the chain carries it; `spare` is the box the callback's input came in, reused
-    /// for the output when it fits.
+    /// The result, still typed.
     #[doc(hidden)]
-    fn into_step(self, spare: Option<Value>) -> StepBox;
+    fn into_outcome(self) -> Typed<T>;
 }
 
-/// The boxed form of a callback's result, inside the chain.
+/// A callback's result before it goes into the chain.
 #[doc(hidden)]
-pub struct StepBox(Step);
+pub enum Typed<T> {
+    Value(T),
+    Failure(Failure),
+    Wait(Deferred<T>),
+}
 
 impl<T: 'static> IntoStep<T> for Result<T, Failure> {
-    fn into_step(self, spare: Option<Value>) -> StepBox {
-        StepBox(match self {
-            Ok(value) => Step::Value(rebox(spare, value)),
-            Err(failure) => Step::Failure(failure),
-        })
+    fn into_outcome(self) -> Typed<T> {
+        match self {
+            Ok(value) => Typed::Value(value),
+            Err(failure) => Typed::Failure(failure),
+        }
     }
 }
 
 impl<T: 'static> IntoStep<T> for Deferred<T> {
-    fn into_step(self, _spare: Option<Value>) -> StepBox {
-        StepBox(Step::Wait(self.core))
+    fn into_outcome(self) -> Typed<T> {
+        Typed::Wait(self)
+    }
+}
+
+impl<T: 'static> Typed<T> {
+    /// The result as the chain carries it, its value boxed.
+    fn into_step(self) -> Step {
+        match self {
+            Typed::Value(value) => Step::Value(boxed(value)),
+            Typed::Failure(failure) => Step::Failure(failure),
+            Typed::Wait(deferred) => Step::Wait(deferred.core),
+        }
     }
 }
 
@@ -98,8 +110,7 @@ fn boxed<T: 'static>(value: T) -> Value {
     }
 }
 
-/// Takes a value out of its box, leaving the box to be reused. The chain's type checks guarantee the
-/// type.
+/// Takes a value out of its box. The chain's type checks guarantee the type.
 fn unbox<T: 'static>(value: &mut Value) -> T {
     if let Some(slot) = value.downcast_mut::<Option<T>>()
         && let Some(taken) = slot.take()
@@ -112,17 +123,31 @@ fn unbox<T: 'static>(value: &mut Value) -> T {
     }
 }
 
-/// Boxes `value`, in `spare` if it is a box of the same type.
-fn rebox<T: 'static>(spare: Option<Value>, value: T) -> Value {
-    match spare {
-        Some(mut spare) => match spare.downcast_mut::<Option<T>>() {
-            Some(slot) => {
-                *slot = Some(value);
-                spare
+/// Runs a callback on the value in the box, and puts its result back into the same box when it has
+/// the same type (no allocation), with a single look at the box's type.
+fn call_with<T: 'static, U: 'static, R: IntoStep<U>>(
+    mut value: Value,
+    callback: impl FnOnce(T) -> R,
+) -> Step {
+    let Some(slot) = value.downcast_mut::<Option<T>>() else {
+        return callback(unbox(&mut value)).into_outcome().into_step();
+    };
+    let Some(input) = slot.take() else {
+        return Step::Failure(Failure::exception("a Deferred stage found its value gone"));
+    };
+    match callback(input).into_outcome() {
+        Typed::Value(output) => {
+            // The box's type is known here, so this check costs nothing at run time.
+            let slot: &mut dyn Any = slot;
+            match slot.downcast_mut::<Option<U>>() {
+                Some(same) => {
+                    *same = Some(output);
+                    Step::Value(value)
+                }
+                None => Step::Value(boxed(output)),
             }
-            None => boxed(value),
-        },
-        None => boxed(value),
+        }
+        other => other.into_step(),
     }
 }
 
@@ -216,11 +241,10 @@ impl<T: 'static> Deferred<T> {
         errback: impl FnOnce(Failure) -> R2 + 'static,
     ) -> Deferred<U> {
         self.add_link::<U>(
-            Some(Box::new(move |mut value| {
-                let input = unbox(&mut value);
-                callback(input).into_step(Some(value)).0
+            Some(Box::new(move |value| call_with(value, callback))),
+            Some(Box::new(move |failure| {
+                errback(failure).into_outcome().into_step()
             })),
-            Some(Box::new(move |failure| errback(failure).into_step(None).0)),
         )
     }
 
@@ -230,10 +254,7 @@ impl<T: 'static> Deferred<T> {
         callback: impl FnOnce(T) -> R + 'static,
     ) -> Deferred<U> {
         self.add_link::<U>(
-            Some(Box::new(move |mut value| {
-                let input = unbox(&mut value);
-                callback(input).into_step(Some(value)).0
-            })),
+            Some(Box::new(move |value| call_with(value, callback))),
             None,
         )
     }
@@ -246,7 +267,9 @@ impl<T: 'static> Deferred<T> {
     ) -> Deferred<T> {
         self.add_link::<T>(
             None,
-            Some(Box::new(move |failure| errback(failure).into_step(None).0)),
+            Some(Box::new(move |failure| {
+                errback(failure).into_outcome().into_step()
+            })),
         )
     }
 
@@ -259,15 +282,12 @@ impl<T: 'static> Deferred<T> {
         let both = Rc::new(Cell::new(Some(both)));
         let for_errors = Rc::clone(&both);
         self.add_link::<U>(
-            Some(Box::new(move |mut value| match both.take() {
-                Some(both) => {
-                    let input = unbox(&mut value);
-                    both(Ok(input)).into_step(Some(value)).0
-                }
+            Some(Box::new(move |value| match both.take() {
+                Some(both) => call_with(value, move |input| both(Ok(input))),
                 None => Step::Failure(Failure::exception("add_both ran twice")),
             })),
             Some(Box::new(move |failure| match for_errors.take() {
-                Some(both) => both(Err(failure)).into_step(None).0,
+                Some(both) => both(Err(failure)).into_outcome().into_step(),
                 None => Step::Failure(Failure::exception("add_both ran twice")),
             })),
         )
@@ -291,6 +311,24 @@ impl<T: 'static> Deferred<T> {
             core.tail_name = type_name::<U>();
         }
         self::core::add_link(&self.core, callback, errback);
+        Deferred::from_core(Rc::clone(&self.core))
+    }
+
+    /// A handle on this chain for adding callbacks after its last stage, which must produce a `U`:
+    /// for when the chain was extended elsewhere (a `DeferredList` adds a stage that gives `()` to
+    /// each member; a Deferred whose result went to another by chaining goes on with `()`).
+    ///
+    /// # Panics
+    ///
+    /// If the chain's last stage does not produce a `U`.
+    pub fn tail<U: 'static>(&self) -> Deferred<U> {
+        let core = self.core.borrow();
+        assert!(
+            core.tail == TypeId::of::<U>(),
+            "this Deferred's last callback produces {}, not {}",
+            core.tail_name,
+            type_name::<U>()
+        );
         Deferred::from_core(Rc::clone(&self.core))
     }
 
@@ -407,10 +445,10 @@ pub fn fail<T: 'static>(failure: impl Into<Failure>) -> Deferred<T> {
 /// passed through as it is.
 pub fn maybe_deferred<T: 'static, R: IntoStep<T>>(f: impl FnOnce() -> R) -> Deferred<T> {
     match crate::reactor::guard::catch_panic(f) {
-        Ok(result) => match result.into_step(None).0 {
-            Step::Value(mut value) => succeed(unbox(&mut value)),
-            Step::Failure(failure) => fail(failure),
-            Step::Wait(core) => Deferred::from_core(core),
+        Ok(result) => match result.into_outcome() {
+            Typed::Value(value) => succeed(value),
+            Typed::Failure(failure) => fail(failure),
+            Typed::Wait(deferred) => deferred,
         },
         Err((message, location)) => fail(Failure::from_panic(message, location)),
     }

@@ -646,7 +646,7 @@ fn g49_g50_consume_errors_decides_where_a_members_failure_goes() {
         );
         record_list(&list, &log);
         member.errback(exception("bad")).unwrap();
-        let after: Deferred<()> = Deferred::from_core(Rc::clone(&member.core));
+        let after = member.tail::<()>();
         let later = log.clone();
         after.add_callbacks(
             move |()| {

@@ -92,10 +92,15 @@ pub(crate) fn catch_quietly<R>(
     _quiet: &QuietPanics,
     f: impl FnOnce() -> R,
 ) -> Result<R, (String, Option<String>)> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        let location = PANIC_LOCATION.with(|location| location.borrow_mut().take());
-        (panic_message(&*payload), location)
-    })
+    // Keep the success path lean: the payload is described only when there was a panic.
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(describe_caught)
+}
+
+/// The message and location of a panic caught in a quiet stretch.
+#[cold]
+fn describe_caught(payload: Box<dyn Any + Send>) -> (String, Option<String>) {
+    let location = PANIC_LOCATION.with(|location| location.borrow_mut().take());
+    (panic_message(&*payload), location)
 }
 
 /// The text of a panic's payload.

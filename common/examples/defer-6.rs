@@ -1,0 +1,50 @@
+//! A Deferred fires once (errback, then errback): tutorial Part 7, "An Interlude, Deferred"
+//! (`defer-6.py`).
+//!
+//! The errback button twice: the first `errback` runs the chain, and the errback prints the Failure
+//! made from `Exception("First error")`; the second `errback` is refused.
+//!
+//! To keep the demo short, one function, `out`, is both the callback and the errback: it prints
+//! whatever it gets, the result or the Failure. (Python needs no types for that; here `out` is
+//! generic over anything that can be displayed.)
+//!
+//! A Deferred fires once. The second firing is refused with an `AlreadyCalledError`: the mistake
+//! comes straight back to the code that made it, instead of running somebody's callbacks twice. The
+//! demo does not handle it, so it ends there, with `defer-6: error: AlreadyCalledError` on stderr and
+//! exit status 1, and `Finished` is never printed.
+//!
+//! ```text
+//! cargo run -p common --example defer-6
+//! ```
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+use common::cli::output::report_error;
+use common::defer::{AlreadyCalledError, Deferred, Exception, Failure};
+
+/// Prints its argument: a result when called as the callback, a Failure as the errback.
+fn out<A: Display>(argument: A) -> Result<(), Failure> {
+    println!("{argument}");
+    Ok(())
+}
+
+fn fire_twice() -> Result<(), AlreadyCalledError> {
+    let d: Deferred<&str> = Deferred::new();
+    d.add_callbacks(out, out);
+    d.errback(Exception("First error".to_owned()))?;
+    // Already fired: this returns Err(AlreadyCalledError), and `?` ends the demo here.
+    d.errback(Exception("Second error".to_owned()))?;
+    println!("Finished");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match fire_twice() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report_error(error);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! A DeferredList waits for its Deferred: tutorial Part 18, "Deferreds En Masse"
+//! (`deferred-list/deferred-list-2.py`).
+//!
+//! With one Deferred in it, the list does not fire when our callback is added but when that Deferred
+//! fires. Its result is a list with one entry per Deferred: `(True, result)` for one that succeeded.
+//!
+//! ```text
+//! cargo run -p common --example deferred-list-2
+//! ```
+
+use std::process::ExitCode;
+
+use common::cli::output::report_error;
+use common::defer::{
+    AlreadyCalledError, Deferred, DeferredList, DeferredListOptions, Failure, ListResult,
+};
+
+/// What the list fired with, printed as Python prints the result of a `DeferredList`: a list of
+/// `(success, result)` tuples, `[(True, 'd1 result'), (False, <Failure Exception: d2 failure>)]`.
+fn python_repr(result: &ListResult<&str>) -> String {
+    match result {
+        ListResult::All(outcomes) => {
+            let entries: Vec<String> = outcomes
+                .iter()
+                .map(|outcome| match outcome {
+                    Ok(value) => format!("(True, '{value}')"),
+                    Err(failure) => format!(
+                        "(False, <Failure {}: {}>)",
+                        failure.short_type_name(),
+                        failure.error()
+                    ),
+                })
+                .collect();
+            format!("[{}]", entries.join(", "))
+        }
+        // Only with `fire_on_one_callback`: Python's `(result, index)`.
+        ListResult::First { value, index } => format!("('{value}', {index})"),
+    }
+}
+
+fn got_results(result: ListResult<&str>) -> Result<(), Failure> {
+    println!("We got: {}", python_repr(&result));
+    Ok(())
+}
+
+fn run() -> Result<(), AlreadyCalledError> {
+    println!("One Deferred.");
+    let d1 = Deferred::new();
+    let d = DeferredList::new(vec![d1.clone()], DeferredListOptions::default());
+    println!("Adding Callback.");
+    d.add_callback(got_results);
+    println!("Firing d1.");
+    // Firing the member fires the list too, and our callback runs before this returns.
+    d1.callback("d1 result")?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report_error(error);
+            ExitCode::FAILURE
+        }
+    }
+}
