@@ -25,12 +25,16 @@
 //! * [`protocol`] (Part 5): [`protocol::Protocol`], [`protocol::Factory`],
 //!   [`protocol::ClientFactory`] and [`protocol::Transport`]: the reactor makes the connections and
 //!   moves the bytes, our code says what to do with them.
+//! * [`basic`] (Part 12): framing a byte stream into messages: [`basic::LineReceiver`] and
+//!   [`basic::NetstringReceiver`].
+//! * [`defer`] (Parts 7 to 19): [`defer::Deferred`], Twisted's promise of a result to come, typed;
+//!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds.
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
 //!
-//! Later stages of the tutorial add the framing receivers, the Deferred and the services; each
-//! arrives as its own module with its Part.
+//! The services of Part 16 will arrive as their own module.
 
+pub mod basic;
 pub mod cli;
 pub mod defer;
 pub mod log;

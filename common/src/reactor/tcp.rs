@@ -473,7 +473,7 @@ impl Reactor {
 
     /// Listens for TCP connections on `port` of `interface` (`localhost`, `0.0.0.0`, an address),
     /// making a protocol with `factory` for each connection. Port 0 takes any free port: ask the
-    /// returned [`ListeningPort`](crate::reactor::ListeningPort) which.
+    /// returned [`ListeningPort`] which.
     ///
     /// The port is bound at once, so that an error (the port is taken) is returned here, before the
     /// reactor runs.
