@@ -34,6 +34,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
     Transport,
@@ -68,6 +69,10 @@ struct Options {
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
     #[arg(long, value_enum, default_value_t)]
     time_format: TimeFormat,
+
+    /// On a terminal, show one live line per task (bytes so far) instead of a line per piece.
+    #[arg(long)]
+    progress: bool,
 
     #[command(flatten)]
     output: PoemOutput,
@@ -105,12 +110,16 @@ impl Protocol for PoetryProtocol {
     fn data_received(&mut self, data: &[u8]) {
         // The poem arrives in pieces of any size; only the end of the connection says it is whole.
         self.poem.extend_from_slice(data);
-        outln!(
-            "Task {}: got {} bytes of poetry from {}",
-            self.task,
-            data.len(),
-            TcpAddress(self.peer)
-        );
+        if self.factory.progress.is_drawing() {
+            self.factory.progress.update(self.task, self.poem.len());
+        } else {
+            outln!(
+                "Task {}: got {} bytes of poetry from {}",
+                self.task,
+                data.len(),
+                TcpAddress(self.peer)
+            );
+        }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -119,6 +128,12 @@ impl Protocol for PoetryProtocol {
             let _ = deadline.cancel();
         }
         let poem = std::mem::take(&mut self.poem);
+        let how = if reason.is_clean() {
+            "finished"
+        } else {
+            "failed"
+        };
+        self.factory.progress.finish(self.task, how);
         let outcome = match reason {
             DisconnectReason::Done => Some((self.task, poem)),
             // Only the deadline aborts a connection in this program, and it has said so.
@@ -145,6 +160,8 @@ struct PoetryClientFactory {
     addresses: usize,
     finished: Cell<usize>,
     next_task: Cell<usize>,
+    /// With --progress on a terminal: a live line per task, numbered as connections are made.
+    progress: TaskProgress,
     /// The poems received, with their task numbers, in the order they were completed.
     poems: RefCell<Vec<(usize, Vec<u8>)>>,
     failed: Cell<bool>,
@@ -214,6 +231,10 @@ fn main() -> ExitCode {
     };
 
     let started = Instant::now();
+    // Tasks are numbered as their connections are made, so the lines are too.
+    let labels: Vec<String> = (1..=options.servers.len())
+        .map(|task| format!("Task {task}"))
+        .collect();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         reactor: reactor.clone(),
@@ -222,6 +243,7 @@ fn main() -> ExitCode {
         addresses: options.servers.len(),
         finished: Cell::new(0),
         next_task: Cell::new(1),
+        progress: TaskProgress::new(options.progress, &labels),
         poems: RefCell::new(Vec::new()),
         failed: Cell::new(false),
     });

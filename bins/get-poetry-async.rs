@@ -25,6 +25,7 @@ use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::{errln, outln};
 use rustix::event::{PollFd, PollFlags, poll};
 
@@ -52,6 +53,10 @@ struct Options {
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
     #[arg(long, value_enum, default_value_t)]
     time_format: TimeFormat,
+
+    /// On a terminal, show one live line per download (bytes so far) instead of a line per piece.
+    #[arg(long)]
+    progress: bool,
 
     #[command(flatten)]
     output: PoemOutput,
@@ -111,7 +116,12 @@ fn main() -> ExitCode {
         }
     }
 
-    if let Err(error) = run_poll_loop(&mut downloads) {
+    let labels: Vec<String> = downloads
+        .iter()
+        .map(|download| format!("Task {}: {}", download.task, download.peer))
+        .collect();
+    let progress = TaskProgress::new(options.progress, &labels);
+    if let Err(error) = run_poll_loop(&mut downloads, &progress) {
         report_error(format_args!("poll failed: {error}"));
         return ExitCode::FAILURE;
     }
@@ -144,7 +154,7 @@ fn connect(server: &ServerAddress, timeout: Duration) -> io::Result<(TcpStream, 
 
 /// The select loop of Part 2: wait until some socket is readable, read what it has, repeat until every
 /// download is over.
-fn run_poll_loop(downloads: &mut [Download]) -> io::Result<()> {
+fn run_poll_loop(downloads: &mut [Download], progress: &TaskProgress) -> io::Result<()> {
     loop {
         // The downloads still open, and the poll(2) entries that watch them, index for index.
         let open: Vec<usize> = (0..downloads.len())
@@ -155,7 +165,7 @@ fn run_poll_loop(downloads: &mut [Download]) -> io::Result<()> {
         }
         let ready = wait_for_readable(downloads, &open)?;
         for index in ready {
-            read_ready(&mut downloads[index]);
+            read_ready(&mut downloads[index], index + 1, progress);
         }
     }
 }
@@ -184,20 +194,31 @@ fn wait_for_readable(downloads: &[Download], open: &[usize]) -> io::Result<Vec<u
         .collect())
 }
 
-/// Reads everything a ready socket has right now, without waiting, and reports it.
-fn read_ready(download: &mut Download) {
+/// Reads everything a ready socket has right now, without waiting, and reports it (as a line, or on
+/// its progress line, which is line `row`).
+fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
     let Some(socket) = download.socket.as_mut() else {
         return;
     };
-    match read_available(socket, &mut download.poem) {
-        Ok(Pass::Data(count)) => report_piece(download, count),
+    let outcome = read_available(socket, &mut download.poem);
+    if progress.is_drawing() {
+        progress.update(row, download.poem.len());
+    }
+    match outcome {
+        Ok(Pass::Data(count)) if !progress.is_drawing() => report_piece(download, count),
+        Ok(Pass::Data(_)) => {}
         Ok(Pass::Finished(count)) => {
-            report_piece(download, count);
             download.socket = None;
             download.complete = true;
-            outln!("Task {} finished", download.task);
+            if progress.is_drawing() {
+                progress.finish(row, "finished");
+            } else {
+                report_piece(download, count);
+                outln!("Task {} finished", download.task);
+            }
         }
         Err(error) => {
+            progress.finish(row, "failed");
             download.socket = None;
             errln!(
                 "Task {}: lost the connection to {} after {} bytes: {}",

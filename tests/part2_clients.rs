@@ -257,3 +257,17 @@ fn time_formats_are_selectable() {
         assert!(check(time), "{format}: {time}");
     }
 }
+
+#[test]
+fn progress_is_plain_output_when_piped() {
+    let server = Server::slow("science.txt", &["--delay", "0"]);
+    let output = run("get-poetry-async", &[&server.arg(), "--progress"]);
+    assert_eq!(output.status.code(), Some(0));
+    let out = lines(&output.stdout);
+    assert!(out.contains(&"Task 1 finished".to_owned()), "{out:?}");
+    assert!(out[0].starts_with("Task 1: got "), "{out:?}");
+    assert!(
+        output.stderr.is_empty(),
+        "nothing is drawn when stderr is not a terminal"
+    );
+}

@@ -16,6 +16,7 @@
 //!     with a poem once it has it (save it, print it).
 //!   * [`cli::output`]: printing lines that reach a pipe at once, and one-line error reports.
 //!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...).
+//!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
 //!     report, the exit status).
 //!
@@ -30,14 +31,17 @@
 //! * [`defer`] (Parts 7 to 19): [`defer::Deferred`], Twisted's promise of a result to come, typed;
 //!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds.
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
+//! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
+//!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
+//! * [`stats`]: percentiles and histograms of measured durations, for the timing client.
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
-//!
-//! The services of Part 16 will arrive as their own module.
 
 pub mod basic;
 pub mod cli;
 pub mod defer;
 pub mod log;
+pub mod poetry;
 pub mod protocol;
 pub mod reactor;
+pub mod stats;
 pub mod testing;

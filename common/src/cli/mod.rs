@@ -9,6 +9,7 @@ pub mod client;
 pub mod duration;
 pub mod output;
 pub mod poem;
+pub mod progress;
 pub mod server;
 
 /// Makes the reactor of a program, or says why it cannot, for [`output::report_error`].

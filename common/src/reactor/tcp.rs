@@ -36,8 +36,9 @@ const READ_SIZE: usize = 64 * 1024;
 /// When a connection's unsent data grows past this, its protocol is asked to pause producing.
 const HIGH_WATER: usize = 64 * 1024;
 
-/// How many connections may wait to be accepted.
-const LISTEN_BACKLOG: u32 = 1024;
+/// How many connections may wait to be accepted (the system caps it at net.core.somaxconn): enough
+/// for thousands of clients connecting at the same moment.
+const LISTEN_BACKLOG: u32 = 4096;
 
 thread_local! {
     /// The buffer every connection of this thread reads into before calling `data_received`.

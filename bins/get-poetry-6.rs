@@ -1,0 +1,463 @@
+//! Get Poetry Now!, Twisted version 6.0: tutorial Part 13, "Deferred All The Way Down"
+//! (`twisted-client-6/get-poetry.py`).
+//!
+//! Client 5.1 cummingsified its poems itself, in a callback that returned at once. Now the
+//! transformation is a network service (the transform server of Part 12), so asking for it is
+//! asynchronous too: `TransformProxy::xform` sends the request and returns a Deferred of the
+//! transformed poem. The callback `try_to_cummingsify` returns that Deferred, and the outer chain
+//! (download, transform, collect, count) pauses until it fires, then goes on with its result, or
+//! with its failure. So each poem's chain waits on two network conversations in turn, while the
+//! reactor serves all the others.
+//!
+//! The transform request has its own protocol (a `NetstringReceiver` that sends one request and
+//! waits for one reply) and its own factory, which makes the Deferred and fires it: "you make it, you
+//! fire it". If the transform server is down or hangs up without a reply, the errback added in
+//! `try_to_cummingsify` says `Cummingsify failed!` and gives back the original poem, which goes on
+//! down the callback line. When every poem has arrived or failed, the reactor stops and the poems are
+//! printed in the order they were completed.
+//!
+//! ```text
+//! cargo run --bin transformedpoetry -- --port 10001                          # terminal 1
+//! cargo run --bin fastpoetry -- --port 10002 poetry/fascination.txt          # terminal 2
+//! cargo run --bin fastpoetry -- --port 10003 poetry/science.txt              # terminal 3
+//! cargo run --bin get-poetry-6 -- 10001 10002 10003                          # terminal 4
+//! ```
+//!
+//! Stop the transform server and run the client again: the poems come back as they were.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use clap::Parser;
+use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
+use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::new_reactor;
+use common::cli::output::report_error;
+use common::defer::{Deferred, Failure};
+use common::errln;
+use common::protocol::{
+    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+};
+use common::reactor::{DelayedCall, Reactor};
+
+/// Download poems and have them cummingsified by a transform server, with Deferreds that wait on
+/// Deferreds (tutorial Part 13, client 6.0).
+///
+/// The first address is the transform server's, the others are poetry servers; each is
+/// [host:]port, a bare port meaning 127.0.0.1. Every poem is sent to the transform server, and kept
+/// as it was if that fails ("Cummingsify failed!" on stderr). Once all are done, the poems are
+/// printed in the order they were completed, each followed by an empty line; failed downloads are
+/// reported on stderr, as they happen and again at the end.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-6",
+    version,
+    after_help = "Example, with a transform server on port 10001 and poetry servers on ports 10002 \
+                  and 10003:\n  \
+                  get-poetry-6 10001 10002 10003\n\
+                  The poems of 10002 and 10003 are transformed by the server on 10001."
+)]
+struct Options {
+    /// The transform server, as [host:]port.
+    #[arg(value_name = "XFORM_ADDRESS")]
+    xform_server: Option<ServerAddress>,
+
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem, or a transform, that has not ended this long after connecting, and on a
+    /// connection not made by then: seconds (5) or with a unit (500ms). Without it, they may take as
+    /// long as they take (connecting still gives up after 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+}
+
+/// How long a connection attempt may take when no `--timeout` is given.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---- Downloading a poem: get_poetry returns a Deferred, as it has since client 4.0 ----
+
+/// Why a download failed once connected. A connection that could not be made fails with the
+/// reactor's own `ConnectError`.
+#[derive(Debug)]
+enum PoemError {
+    /// The connection broke before the end of the poem.
+    Lost(DisconnectReason),
+    /// The poem took longer than the timeout.
+    TimedOut(Duration),
+}
+
+impl fmt::Display for PoemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoemError::Lost(reason) => write!(f, "{reason}"),
+            PoemError::TimedOut(limit) => write!(
+                f,
+                "the poem took longer than {}",
+                TimeFormat::Human.show(*limit)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PoemError {}
+
+/// One download.
+struct PoetryProtocol {
+    factory: Rc<PoetryClientFactory>,
+    poem: Vec<u8>,
+    /// The timed call that hangs up on a late poem, when there is a timeout.
+    deadline: Option<DelayedCall>,
+}
+
+impl Protocol for PoetryProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        if let Some(limit) = self.factory.timeout {
+            let late = move || transport.abort_connection();
+            self.deadline = Some(self.factory.reactor.call_later(limit, late));
+        }
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        self.poem.extend_from_slice(data);
+    }
+
+    fn connection_lost(&mut self, reason: &DisconnectReason) {
+        if let Some(deadline) = self.deadline.take() {
+            // An error here only means the call has already run: the poem was late.
+            let _ = deadline.cancel();
+        }
+        match (reason, self.factory.timeout) {
+            (DisconnectReason::Done, _) => {
+                let poem = String::from_utf8_lossy(&self.poem).into_owned();
+                self.factory.poem_finished(poem);
+            }
+            // Only the deadline aborts a connection here, so an abort means the poem was late.
+            (DisconnectReason::Aborted, Some(limit)) => {
+                self.factory.poem_failed(PoemError::TimedOut(limit).into());
+            }
+            (reason, _) => self
+                .factory
+                .poem_failed(PoemError::Lost(reason.clone()).into()),
+        }
+    }
+}
+
+/// Makes the download's protocol, and fires the download's Deferred.
+struct PoetryClientFactory {
+    me: Weak<PoetryClientFactory>,
+    reactor: Reactor,
+    timeout: Option<Duration>,
+    /// Taken out when fired, so that it fires once whatever happens afterwards.
+    deferred: RefCell<Option<Deferred<String>>>,
+}
+
+impl PoetryClientFactory {
+    fn poem_finished(&self, poem: String) {
+        let deferred = self.deferred.borrow_mut().take();
+        if let Some(deferred) = deferred {
+            let _ = deferred.callback(poem);
+        }
+    }
+
+    fn poem_failed(&self, failure: Failure) {
+        let deferred = self.deferred.borrow_mut().take();
+        if let Some(deferred) = deferred {
+            let _ = deferred.errback(failure);
+        }
+    }
+}
+
+impl Factory for PoetryClientFactory {
+    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(PoetryProtocol {
+            factory: self.me.upgrade()?,
+            poem: Vec::new(),
+            deadline: None,
+        }))
+    }
+}
+
+impl ClientFactory for PoetryClientFactory {
+    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
+        self.poem_failed(reason.clone().into());
+    }
+}
+
+/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails.
+fn get_poetry(
+    reactor: &Reactor,
+    server: &ServerAddress,
+    timeout: Option<Duration>,
+) -> Deferred<String> {
+    let deferred = Deferred::new();
+    let factory = Rc::new_cyclic(|me| PoetryClientFactory {
+        me: me.clone(),
+        reactor: reactor.clone(),
+        timeout,
+        deferred: RefCell::new(Some(deferred.clone())),
+    });
+    reactor.connect_tcp(
+        &server.host,
+        server.port,
+        factory,
+        timeout.unwrap_or(CONNECT_TIMEOUT),
+    );
+    deferred
+}
+
+// ---- Asking the transform server: a netstring request, a netstring reply ----
+
+/// Why a transform failed once connected. A connection that could not be made fails with the
+/// reactor's own `ConnectError`.
+#[derive(Debug)]
+enum TransformError {
+    /// The connection ended before a reply came: the server refused the request, or broke.
+    NoReply(DisconnectReason),
+    /// No reply within the timeout.
+    TimedOut(Duration),
+}
+
+impl fmt::Display for TransformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransformError::NoReply(DisconnectReason::Done) => {
+                write!(
+                    f,
+                    "The transform server closed the connection without a reply."
+                )
+            }
+            TransformError::NoReply(reason) => write!(f, "{reason}"),
+            TransformError::TimedOut(limit) => write!(
+                f,
+                "no reply from the transform server within {}",
+                TimeFormat::Human.show(*limit)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TransformError {}
+
+/// One transform request: send it as soon as connected, hang up when the reply comes.
+struct TransformClientProtocol {
+    factory: Rc<TransformClientFactory>,
+    deadline: Option<DelayedCall>,
+}
+
+impl NetstringHandler for TransformClientProtocol {
+    fn connection_made(&mut self, netstrings: &mut Netstrings) {
+        let request = format!("{}.{}", self.factory.xform_name, self.factory.poem);
+        netstrings.send_string(request.as_bytes());
+        if let Some(limit) = self.factory.timeout {
+            let transport = Rc::clone(netstrings.transport());
+            let late = move || transport.abort_connection();
+            self.deadline = Some(self.factory.reactor.call_later(limit, late));
+        }
+    }
+
+    fn string_received(&mut self, payload: &[u8], netstrings: &mut Netstrings) {
+        netstrings.lose_connection();
+        self.factory.handle_poem(payload);
+    }
+
+    fn connection_lost(&mut self, _reason: &DisconnectReason) {
+        if let Some(deadline) = self.deadline.take() {
+            let _ = deadline.cancel();
+        }
+    }
+}
+
+/// Holds one request (the transform's name and the poem) and the Deferred of its reply.
+struct TransformClientFactory {
+    me: Weak<TransformClientFactory>,
+    reactor: Reactor,
+    timeout: Option<Duration>,
+    xform_name: String,
+    poem: String,
+    deferred: RefCell<Option<Deferred<String>>>,
+}
+
+impl TransformClientFactory {
+    fn handle_poem(&self, reply: &[u8]) {
+        let deferred = self.deferred.borrow_mut().take();
+        if let Some(deferred) = deferred {
+            let _ = match String::from_utf8(reply.to_vec()) {
+                Ok(poem) => deferred.callback(poem),
+                Err(error) => deferred.errback(error),
+            };
+        }
+    }
+
+    fn fail(&self, failure: Failure) {
+        let deferred = self.deferred.borrow_mut().take();
+        if let Some(deferred) = deferred {
+            let _ = deferred.errback(failure);
+        }
+    }
+}
+
+impl Factory for TransformClientFactory {
+    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        let handler = TransformClientProtocol {
+            factory: self.me.upgrade()?,
+            deadline: None,
+        };
+        Some(Box::new(NetstringReceiver::new(handler)))
+    }
+}
+
+impl ClientFactory for TransformClientFactory {
+    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
+        self.fail(reason.clone().into());
+    }
+
+    /// The connection is over. If the reply came, the Deferred has fired already and this does
+    /// nothing; otherwise the request failed.
+    fn client_connection_lost(&self, _connector: &Connector, reason: &DisconnectReason) {
+        let error = match (reason, self.timeout) {
+            (DisconnectReason::Aborted, Some(limit)) => TransformError::TimedOut(limit),
+            (reason, _) => TransformError::NoReply(reason.clone()),
+        };
+        self.fail(error.into());
+    }
+}
+
+/// The transform server as the rest of the program sees it: one asynchronous method, no hosts or
+/// ports or protocols.
+struct TransformProxy {
+    reactor: Reactor,
+    server: ServerAddress,
+    timeout: Option<Duration>,
+}
+
+impl TransformProxy {
+    /// Asks for `poem` transformed by `xform_name`: returns at once a Deferred of the new poem.
+    fn xform(&self, xform_name: &str, poem: &str) -> Deferred<String> {
+        let deferred = Deferred::new();
+        let factory = Rc::new_cyclic(|me| TransformClientFactory {
+            me: me.clone(),
+            reactor: self.reactor.clone(),
+            timeout: self.timeout,
+            xform_name: xform_name.to_owned(),
+            poem: poem.to_owned(),
+            deferred: RefCell::new(Some(deferred.clone())),
+        });
+        self.reactor.connect_tcp(
+            &self.server.host,
+            self.server.port,
+            factory,
+            self.timeout.unwrap_or(CONNECT_TIMEOUT),
+        );
+        deferred
+    }
+}
+
+// ---- The program: one chain of callbacks per poem ----
+
+/// A callback that returns a Deferred: the poem's chain waits for the transform server's answer.
+/// If the transform fails, its errback recovers with the poem as it was.
+fn try_to_cummingsify(proxy: &TransformProxy, poem: String) -> Deferred<String> {
+    proxy
+        .xform("cummingsify", &poem)
+        .add_errback(move |_failure| {
+            errln!("Cummingsify failed!");
+            Ok::<String, Failure>(poem)
+        })
+}
+
+/// What the chains collect, and when to stop.
+struct Results {
+    reactor: Reactor,
+    downloads: usize,
+    /// The poems, in the order their chains completed.
+    poems: RefCell<Vec<String>>,
+    errors: RefCell<Vec<Failure>>,
+}
+
+impl Results {
+    fn got_poem(&self, poem: String) {
+        self.poems.borrow_mut().push(poem);
+    }
+
+    fn poem_failed(&self, failure: Failure) {
+        errln!("The poem download failed.");
+        self.errors.borrow_mut().push(failure);
+    }
+
+    fn poem_done(&self) {
+        if self.poems.borrow().len() + self.errors.borrow().len() == self.downloads {
+            let _ = self.reactor.stop();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if explain_if_no_servers::<Options>(&options.servers) {
+        return ExitCode::SUCCESS;
+    }
+    // The first address always goes to the transform server: there is one if there are others.
+    let Some(xform_server) = options.xform_server else {
+        return ExitCode::SUCCESS;
+    };
+    let reactor = match new_reactor() {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            report_error(error);
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let proxy = Rc::new(TransformProxy {
+        reactor: reactor.clone(),
+        server: xform_server,
+        timeout: options.timeout,
+    });
+    let results = Rc::new(Results {
+        reactor: reactor.clone(),
+        downloads: options.servers.len(),
+        poems: RefCell::new(Vec::new()),
+        errors: RefCell::new(Vec::new()),
+    });
+    for server in &options.servers {
+        let proxy = Rc::clone(&proxy);
+        let (on_poem, on_failure, on_done) = (
+            Rc::clone(&results),
+            Rc::clone(&results),
+            Rc::clone(&results),
+        );
+        get_poetry(&reactor, server, options.timeout)
+            .add_callback(move |poem| try_to_cummingsify(&proxy, poem))
+            .add_callbacks(
+                move |poem| {
+                    on_poem.got_poem(poem);
+                    Ok::<(), Failure>(())
+                },
+                move |failure| {
+                    on_failure.poem_failed(failure);
+                    Ok::<(), Failure>(())
+                },
+            )
+            .add_both(move |_| {
+                on_done.poem_done();
+                Ok::<(), Failure>(())
+            });
+    }
+    let _ = reactor.run();
+
+    print_poems(results.poems.borrow().iter().map(String::as_bytes));
+    let errors = results.errors.borrow();
+    for error in errors.iter() {
+        // The original prints these on stdout, among the poems; they are errors, so stderr.
+        errln!("{error}");
+    }
+    exit_status(!errors.is_empty())
+}

@@ -1,0 +1,252 @@
+//! Get Poetry Now!, with a thread per server: tutorial Parts 20 and 21, "Wheels within Wheels:
+//! Twisted and Erlang" and "Lazy is as Lazy Doesn't: Twisted and Haskell"
+//! (`erlang-client-1/get-poetry`, `haskell-client-1/get-poetry.hs`).
+//!
+//! The Erlang client of Part 20 gives each download a process of its own, which connects, reads its
+//! socket with a call that blocks only that process, prints a line per piece of poem, and sends the
+//! finished poem to the main process in a message; the main process waits for those messages. This
+//! is that client with operating-system threads in place of Erlang's processes: each thread runs
+//! the blocking loop of Part 2's first client on its own socket, and sends its outcome to `main`
+//! over a channel; `main` prints each poem as its message arrives. The reactor has not gone away:
+//! it is the kernel's scheduler now, which runs whichever thread has data to read.
+//!
+//! What this model trades:
+//!
+//! * The code is the plainest there is: blocking calls, one loop per connection, no `.await`, no
+//!   callbacks. A thread that blocks, or computes for long, holds up no one else, since the kernel
+//!   switches threads whenever it likes, as the Erlang runtime switches processes.
+//! * But that freedom has a price Erlang avoids by never sharing memory: threads run at the same
+//!   time, so whatever they share must be made safe to share (Rust checks it: `Send`, a channel, a
+//!   lock). Here they share nothing but the channel and the terminal.
+//! * A thread is heavy: a stack reserved for each (2 MiB of address space by default) and a task in
+//!   the kernel. Ten downloads cost nothing; a hundred thousand would exhaust the machine, where
+//!   Erlang processes, Haskell threads, Twisted's protocols and tokio's tasks cost a few hundred
+//!   bytes each, because their runtimes multiplex them over a few threads with asynchronous I/O.
+//!   That is why those runtimes exist.
+//! * A thread that panics dies alone; `main` learns of it when it joins the thread, as Erlang's main
+//!   process learns of a dead process from its monitor.
+//!
+//! `get-poetry-tokio` is the same client with an async task per server instead.
+//!
+//! ```text
+//! cargo run --bin slowpoetry -- --port 10001 poetry/fascination.txt                # terminal 1
+//! cargo run --bin slowpoetry -- --port 10002 poetry/science.txt                    # terminal 2
+//! cargo run --bin slowpoetry -- --port 10003 poetry/ecstasy.txt --num-bytes 30     # terminal 3
+//! cargo run --bin get-poetry-threads -- 10001 10002 10003                          # terminal 4
+//! ```
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::{plain_error, report_error};
+use common::cli::poem::PoemOutput;
+use common::{errln, outln};
+
+/// Download poems with one thread per server and blocking sockets (tutorial Parts 20 and 21).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1; tasks are numbered in the order of
+/// the command line. A line is printed for each piece of poem a thread reads (naming the server as
+/// it was given), and each poem is printed as soon as it is complete, followed by an empty line. A
+/// download that fails is one line on stderr.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-threads",
+    version,
+    after_help = "Example, with the slow servers of Part 20 running:\n  \
+                  get-poetry-threads 10001 10002 10003\n  \
+                  get-poetry-threads --timeout 5 10001 10002 10003"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem that has not arrived this long after its thread started, connection
+    /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
+    /// (connecting still gives up after 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Also save each poem received as DIR/poem-N.txt, N being its task number (the directory is
+    /// created if needed).
+    #[arg(long, value_name = "DIR")]
+    save_dir: Option<PathBuf>,
+}
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many bytes one read takes at most.
+const READ_SIZE: usize = 4096;
+
+/// Why a poem did not arrive.
+#[derive(Debug)]
+enum DownloadError {
+    /// The connection could not be made.
+    Connect(ServerAddress, io::Error),
+    /// The connection broke before the end of the poem.
+    Lost(ServerAddress, io::Error),
+    /// The poem took longer than `--timeout`.
+    TimedOut(Duration),
+}
+
+impl fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DownloadError::Connect(server, error) => {
+                write!(f, "failed to connect to {server}: {}", plain_error(error))
+            }
+            DownloadError::Lost(server, error) => {
+                write!(f, "lost the connection to {server}: {}", plain_error(error))
+            }
+            DownloadError::TimedOut(limit) => {
+                write!(f, "timed out after {}", TimeFormat::Human.show(*limit))
+            }
+        }
+    }
+}
+
+/// The `--timeout` of one download: when it ends, and how long it was.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// The time left, or the error of a poem that is late. Never zero: a blocking call given a
+    /// timeout of zero would wait for ever.
+    fn time_left(self) -> Result<Duration, DownloadError> {
+        let left = self.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(DownloadError::TimedOut(self.limit))
+        } else {
+            Ok(left)
+        }
+    }
+}
+
+/// One download, on its own thread: connect, then read until the server closes. Every call here
+/// blocks this thread, and only this one.
+fn get_poetry(
+    task: usize,
+    server: &ServerAddress,
+    deadline: Option<Deadline>,
+) -> Result<Vec<u8>, DownloadError> {
+    let connect_limit = match deadline {
+        Some(deadline) => deadline.time_left()?.min(CONNECT_TIMEOUT),
+        None => CONNECT_TIMEOUT,
+    };
+    let mut socket = server.connect(connect_limit).map_err(|error| {
+        match deadline {
+            // The connection attempt used up the time of the whole download.
+            Some(deadline) if error.kind() == io::ErrorKind::TimedOut => {
+                DownloadError::TimedOut(deadline.limit)
+            }
+            _ => DownloadError::Connect(server.clone(), error),
+        }
+    })?;
+    let lost = |error| DownloadError::Lost(server.clone(), error);
+    let mut poem = Vec::new();
+    let mut buffer = [0; READ_SIZE];
+    loop {
+        if let Some(deadline) = deadline {
+            socket
+                .set_read_timeout(Some(deadline.time_left()?))
+                .map_err(lost)?;
+        }
+        match socket.read(&mut buffer) {
+            // The end of the connection is the end of the poem.
+            Ok(0) => return Ok(poem),
+            Ok(count) => {
+                outln!("Task {task}: got {count} bytes of poetry from {server}");
+                poem.extend_from_slice(&buffer[..count]);
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            // The read waited as long as the deadline allowed: the next turn finds the poem late.
+            Err(error)
+                if deadline.is_some()
+                    && matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+            Err(error) => return Err(lost(error)),
+        }
+    }
+}
+
+/// What a download thread sends to `main` when it is done: its task number and its outcome (the
+/// Erlang client's message to its main process).
+type Message = (usize, Result<Vec<u8>, DownloadError>);
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if explain_if_no_servers::<Options>(&options.servers) {
+        return ExitCode::SUCCESS;
+    }
+    let output = PoemOutput {
+        save_dir: options.save_dir,
+        print: false,
+    };
+
+    let mut failed = false;
+    let (sender, receiver) = mpsc::channel::<Message>();
+    let mut threads = Vec::new();
+    for (index, server) in options.servers.iter().enumerate() {
+        let (task, server, sender) = (index + 1, server.clone(), sender.clone());
+        let deadline = options.timeout.map(|limit| Deadline {
+            at: Instant::now() + limit,
+            limit,
+        });
+        let spawned = thread::Builder::new()
+            .name(format!("task {task}"))
+            .spawn(move || {
+                let outcome = get_poetry(task, &server, deadline);
+                // Only fails if main has gone, and then nobody is left to tell.
+                let _ = sender.send((task, outcome));
+            });
+        match spawned {
+            Ok(handle) => threads.push((task, handle)),
+            // The price of a thread per connection: the system may refuse one more.
+            Err(error) => {
+                errln!("Task {task}: cannot start a thread: {error}");
+                failed = true;
+            }
+        }
+    }
+    // Only the threads hold a sender now: the channel closes when the last of them ends.
+    drop(sender);
+
+    for (task, outcome) in receiver {
+        match outcome {
+            Ok(poem) => {
+                print_poems([poem.as_slice()]);
+                if let Err(error) = output.save(task, &poem) {
+                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    failed = true;
+                }
+            }
+            Err(error) => {
+                errln!("Task {task}: {error}");
+                failed = true;
+            }
+        }
+    }
+    // Every thread has ended; one that panicked sent no message, and joining it says so.
+    for (task, handle) in threads {
+        if handle.join().is_err() {
+            errln!("Task {task}: the thread ended abnormally");
+            failed = true;
+        }
+    }
+    exit_status(failed)
+}

@@ -1,0 +1,227 @@
+//! Get Poetry Now!, in Rust's own asynchronous model: tutorial Parts 20 and 21, "Wheels within
+//! Wheels: Twisted and Erlang" and "Lazy is as Lazy Doesn't: Twisted and Haskell"
+//! (`erlang-client-1/get-poetry`, `haskell-client-1/get-poetry.hs`).
+//!
+//! Parts 20 and 21 leave Twisted to look at the same client in languages whose runtime hides the
+//! reactor. In Erlang, each download is a process that reads its socket with what looks like a
+//! blocking call and sends its poem to the main process in a message; in Haskell, each download is
+//! a lightweight thread that reads the socket lazily. Either way the program reads as one simple
+//! loop per connection, and the runtime underneath waits on all the sockets at once, as a reactor
+//! does.
+//!
+//! Rust's counterpart is the async task. `get_poetry` here is the loop a blocking client would
+//! write (connect, read until the end, return the poem), except that each wait is an `.await`,
+//! where the task gives the thread back to the runtime. One task per server is spawned on tokio's
+//! single-threaded runtime, the same kind that runs the reactor of the other clients: no Deferred,
+//! no protocol, no factory, no callback. `main` then collects the tasks as they finish, the way the
+//! Erlang client's main process counts the messages of its processes, and prints each poem as it
+//! arrives.
+//!
+//! What this model trades:
+//!
+//! * A task costs a small allocation, not a thread: a hundred thousand downloads are as cheap as in
+//!   Twisted, and the code reads like the blocking client of Part 2.
+//! * Like Twisted's callbacks, and unlike Erlang's processes, tasks take turns only where the code
+//!   says so, at `.await`. A task that computes for long, or calls a blocking function, stalls all
+//!   the others: the lesson of Part 4's broken client still holds, only the places to look for it
+//!   are marked `.await`.
+//! * A task that fails (or panics) ends alone; the runtime reports it to whoever waits for it, as
+//!   Erlang reports a dead process to its monitor, and the other downloads go on.
+//!
+//! `get-poetry-threads` is the same client with an operating-system thread per server instead.
+//!
+//! ```text
+//! cargo run --bin slowpoetry -- --port 10001 poetry/fascination.txt                # terminal 1
+//! cargo run --bin slowpoetry -- --port 10002 poetry/science.txt                    # terminal 2
+//! cargo run --bin slowpoetry -- --port 10003 poetry/ecstasy.txt --num-bytes 30     # terminal 3
+//! cargo run --bin get-poetry-tokio -- 10001 10002 10003                            # terminal 4
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use common::cli::address::ServerAddress;
+use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::output::{plain_error, report_error};
+use common::cli::poem::PoemOutput;
+use common::{errln, outln};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+/// Download poems with one async task per server, on tokio, with no Deferred (tutorial Parts 20
+/// and 21).
+///
+/// Each ADDRESS is [host:]port, a bare port meaning 127.0.0.1; tasks are numbered in the order of
+/// the command line. A line is printed for each piece of poem a task reads (naming the server as
+/// it was given), and each poem is printed as soon as it is complete, followed by an empty line. A
+/// download that fails is one line on stderr.
+#[derive(Debug, Parser)]
+#[command(
+    name = "get-poetry-tokio",
+    version,
+    after_help = "Example, with the slow servers of Part 20 running:\n  \
+                  get-poetry-tokio 10001 10002 10003\n  \
+                  get-poetry-tokio --timeout 5 10001 10002 10003"
+)]
+struct Options {
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem that has not arrived this long after its task started, connection
+    /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
+    /// (connecting still gives up after 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Also save each poem received as DIR/poem-N.txt, N being its task number (the directory is
+    /// created if needed).
+    #[arg(long, value_name = "DIR")]
+    save_dir: Option<PathBuf>,
+}
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many bytes one read takes at most.
+const READ_SIZE: usize = 4096;
+
+/// Why a poem did not arrive.
+#[derive(Debug)]
+enum DownloadError {
+    /// The connection could not be made.
+    Connect(ServerAddress, io::Error),
+    /// The connection broke before the end of the poem.
+    Lost(ServerAddress, io::Error),
+    /// The poem took longer than `--timeout`.
+    TimedOut(Duration),
+}
+
+impl fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DownloadError::Connect(server, error) => {
+                write!(f, "failed to connect to {server}: {}", plain_error(error))
+            }
+            DownloadError::Lost(server, error) => {
+                write!(f, "lost the connection to {server}: {}", plain_error(error))
+            }
+            DownloadError::TimedOut(limit) => {
+                write!(f, "timed out after {}", TimeFormat::Human.show(*limit))
+            }
+        }
+    }
+}
+
+/// One download, written as a blocking client would write it: each `.await` is where this task
+/// waits, and where the runtime runs the others meanwhile.
+async fn get_poetry(task: usize, server: &ServerAddress) -> Result<Vec<u8>, DownloadError> {
+    let connecting = TcpStream::connect((server.host.as_str(), server.port));
+    let mut socket = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(error)) => return Err(DownloadError::Connect(server.clone(), error)),
+        Err(_) => {
+            let error = io::Error::from(io::ErrorKind::TimedOut);
+            return Err(DownloadError::Connect(server.clone(), error));
+        }
+    };
+    let mut poem = Vec::new();
+    let mut buffer = [0; READ_SIZE];
+    loop {
+        let count = socket
+            .read(&mut buffer)
+            .await
+            .map_err(|error| DownloadError::Lost(server.clone(), error))?;
+        // The end of the connection is the end of the poem.
+        if count == 0 {
+            return Ok(poem);
+        }
+        outln!("Task {task}: got {count} bytes of poetry from {server}");
+        poem.extend_from_slice(&buffer[..count]);
+    }
+}
+
+/// `get_poetry` within the time limit, if there is one. When time is up, the download is dropped
+/// where it waits, which closes its socket.
+async fn get_poetry_in_time(
+    task: usize,
+    server: &ServerAddress,
+    timeout: Option<Duration>,
+) -> Result<Vec<u8>, DownloadError> {
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, get_poetry(task, server))
+            .await
+            .unwrap_or(Err(DownloadError::TimedOut(limit))),
+        None => get_poetry(task, server).await,
+    }
+}
+
+/// Spawns one task per server, then takes the tasks as they end, printing each poem at once.
+/// Returns whether anything failed.
+async fn get_all_poems(options: &Options) -> bool {
+    let output = PoemOutput {
+        save_dir: options.save_dir.clone(),
+        print: false,
+    };
+    let mut tasks = JoinSet::new();
+    // The task number of each spawned task, for a task that ends without saying (a panic).
+    let mut numbers = HashMap::new();
+    for (index, server) in options.servers.iter().enumerate() {
+        let (task, server, timeout) = (index + 1, server.clone(), options.timeout);
+        let handle = tasks.spawn(async move {
+            let outcome = get_poetry_in_time(task, &server, timeout).await;
+            (task, outcome)
+        });
+        numbers.insert(handle.id(), task);
+    }
+
+    let mut failed = false;
+    while let Some(ended) = tasks.join_next().await {
+        match ended {
+            Ok((task, Ok(poem))) => {
+                print_poems([poem.as_slice()]);
+                if let Err(error) = output.save(task, &poem) {
+                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    failed = true;
+                }
+            }
+            Ok((task, Err(error))) => {
+                errln!("Task {task}: {error}");
+                failed = true;
+            }
+            // The task died; the others carry on, and this is how we hear of it.
+            Err(error) => {
+                let task = numbers.get(&error.id()).copied().unwrap_or_default();
+                errln!("Task {task}: the task ended abnormally: {error}");
+                failed = true;
+            }
+        }
+    }
+    failed
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if explain_if_no_servers::<Options>(&options.servers) {
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report_error(format_args!("cannot start the runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let failed = runtime.block_on(get_all_poems(&options));
+    exit_status(failed)
+}
