@@ -95,12 +95,14 @@ struct PoetryProtocol {
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         if let Some(limit) = self.factory.timeout {
-            let task = self.task;
+            let (task, factory) = (self.task, Rc::clone(&self.factory));
             let late = move || {
-                errln!(
-                    "Task {task}: timed out after {}",
-                    TimeFormat::Human.show(limit)
-                );
+                factory.above(|| {
+                    errln!(
+                        "Task {task}: timed out after {}",
+                        TimeFormat::Human.show(limit)
+                    );
+                });
                 transport.abort_connection();
             };
             self.deadline = Some(self.factory.reactor.call_later(limit, late));
@@ -139,7 +141,8 @@ impl Protocol for PoetryProtocol {
             // Only the deadline aborts a connection in this program, and it has said so.
             DisconnectReason::Aborted => None,
             DisconnectReason::Lost(_) => {
-                errln!("Task {}: {reason}", self.task);
+                let task = self.task;
+                self.factory.above(|| errln!("Task {task}: {reason}"));
                 None
             }
         };
@@ -168,12 +171,20 @@ struct PoetryClientFactory {
 }
 
 impl PoetryClientFactory {
+    /// Runs `print` with the live progress lines, if any, out of the way: the lines printed during
+    /// the run go above them.
+    fn above(&self, print: impl FnOnce()) {
+        self.progress.above(print);
+    }
+
     /// One address is done: with its task number and poem, or `None` when it failed.
     fn poem_finished(&self, outcome: Option<(usize, Vec<u8>)>) {
         match outcome {
             Some((task, poem)) => {
                 if let Err(error) = self.output.save(task, &poem) {
-                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    self.above(|| {
+                        report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    });
                     self.failed.set(true);
                 }
                 self.poems.borrow_mut().push((task, poem));
@@ -184,9 +195,11 @@ impl PoetryClientFactory {
         // twice: the reactor makes one callback at a time, so this count cannot race.
         self.finished.set(self.finished.get() + 1);
         if self.finished.get() == self.addresses {
-            for (task, poem) in self.poems.borrow().iter() {
-                outln!("Task {task}: {} bytes of poetry", poem.len());
-            }
+            self.above(|| {
+                for (task, poem) in self.poems.borrow().iter() {
+                    outln!("Task {task}: {} bytes of poetry", poem.len());
+                }
+            });
             let _ = self.reactor.stop();
         }
     }
@@ -212,7 +225,7 @@ impl Factory for PoetryClientFactory {
 impl ClientFactory for PoetryClientFactory {
     /// No protocol exists for a connection that was never made: the factory gets the news.
     fn client_connection_failed(&self, connector: &Connector, _reason: &ConnectError) {
-        outln!("Failed to connect to: {}", connector.get_destination());
+        self.above(|| outln!("Failed to connect to: {}", connector.get_destination()));
         self.poem_finished(None);
     }
 }
@@ -258,14 +271,17 @@ fn main() -> ExitCode {
     }
     let _ = reactor.run();
 
+    // The line of an address that failed is still drawn, waiting for a connection that never came.
     let poems = factory.poems.borrow();
-    outln!(
-        "Got {} poems in {}",
-        poems.len(),
-        options.time_format.show(started.elapsed())
-    );
-    factory
-        .output
-        .print(poems.iter().map(|(task, poem)| (*task, poem.as_slice())));
+    factory.above(|| {
+        outln!(
+            "Got {} poems in {}",
+            poems.len(),
+            options.time_format.show(started.elapsed())
+        );
+        factory
+            .output
+            .print(poems.iter().map(|(task, poem)| (*task, poem.as_slice())));
+    });
     exit_status(factory.failed.get())
 }

@@ -40,6 +40,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::errln;
 use common::protocol::{
@@ -76,6 +77,10 @@ struct Options {
     /// ended (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take.
@@ -118,6 +123,8 @@ struct PoetryProtocol {
 impl Protocol for PoetryProtocol {
     fn data_received(&mut self, data: &[u8]) {
         self.poem.extend_from_slice(data);
+        let factory = &self.factory;
+        factory.progress.update(factory.task, self.poem.len());
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -141,11 +148,16 @@ struct PoetryClientFactory {
     deferred: RefCell<Option<Deferred<Vec<u8>>>>,
     /// The timed call that gives up on a late poem, when there is a timeout.
     deadline: RefCell<Option<DelayedCall>>,
+    /// The `--progress` lines of the whole run (drawn only on a terminal), and this download's line
+    /// among them: its place on the command line.
+    progress: Rc<TaskProgress>,
+    task: usize,
 }
 
 impl PoetryClientFactory {
     fn poem_finished(&self, poem: Vec<u8>) {
         if let Some(deferred) = self.release_deferred() {
+            self.progress.finish(self.task, "finished");
             // Taken out of the factory, so this is its first firing: it cannot fail.
             let _ = deferred.callback(poem);
         }
@@ -153,6 +165,7 @@ impl PoetryClientFactory {
 
     fn poem_failed(&self, failure: Failure) {
         if let Some(deferred) = self.release_deferred() {
+            self.progress.finish(self.task, "failed");
             let _ = deferred.errback(failure);
         }
     }
@@ -190,7 +203,8 @@ impl ClientFactory for PoetryClientFactory {
 }
 
 /// Downloads a poem from `host`:`port`. With a `timeout`, a poem that has not arrived that long
-/// after the attempt started fails with a [`TimeoutError`].
+/// after the attempt started fails with a [`TimeoutError`]. The bytes received so far are shown on
+/// line `task` of `progress`, when it is drawn.
 ///
 /// Returns at once, with a Deferred that fires later, from the running reactor: with the poem, or
 /// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`]).
@@ -199,12 +213,16 @@ fn get_poetry(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    progress: &Rc<TaskProgress>,
+    task: usize,
 ) -> Deferred<Vec<u8>> {
     let deferred = Deferred::new();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         deferred: RefCell::new(Some(deferred.clone())),
         deadline: RefCell::new(None),
+        progress: Rc::clone(progress),
+        task,
     });
     let connector = reactor.connect_tcp(host, port, Rc::clone(&factory), CONNECT_TIMEOUT);
     if let Some(limit) = timeout {
@@ -229,6 +247,9 @@ struct Results {
     /// How many addresses are done, with a poem or a failure.
     finished: Cell<usize>,
     failed: Cell<bool>,
+    /// The `--progress` lines, drawn while the downloads run: what the callbacks print goes above
+    /// them.
+    progress: Rc<TaskProgress>,
 }
 
 impl Results {
@@ -237,7 +258,8 @@ impl Results {
         let mut poems = self.poems.borrow_mut();
         // Saved as it arrives, so that what did arrive is on disk whatever happens next.
         if let Err(error) = self.output.save(poems.len() + 1, &poem) {
-            report_error(format_args!("cannot save a poem: {error}"));
+            self.progress
+                .above(|| report_error(format_args!("cannot save a poem: {error}")));
             self.failed.set(true);
         }
         poems.push(poem);
@@ -247,7 +269,8 @@ impl Results {
     /// The errback: the poem could not be had. Returning `Ok` handles the failure, so the chain
     /// goes on down the callback line, to `poem_done`.
     fn poem_failed(&self, failure: Failure) -> Result<(), Failure> {
-        errln!("Poem failed: {}", describe(&failure));
+        self.progress
+            .above(|| errln!("Poem failed: {}", describe(&failure)));
         self.failed.set(true);
         Ok(())
     }
@@ -256,7 +279,7 @@ impl Results {
     /// `got_poem` or `poem_failed` themselves failed.
     fn poem_done(&self, outcome: Result<(), Failure>) -> Result<(), Failure> {
         if let Err(failure) = outcome {
-            report_error(failure.report());
+            self.progress.above(|| report_error(failure.report()));
             self.failed.set(true);
         }
         // The reactor makes one callback at a time, so this count cannot race.
@@ -289,6 +312,14 @@ fn main() -> ExitCode {
         }
     };
 
+    // One line per address, in the order of the command line, named as it was given.
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 1))
+        .collect();
+    let progress = Rc::new(TaskProgress::new(options.progress, &labels));
     let results = Rc::new(Results {
         reactor: reactor.clone(),
         addresses: options.servers.len(),
@@ -299,9 +330,17 @@ fn main() -> ExitCode {
         poems: RefCell::new(Vec::new()),
         finished: Cell::new(0),
         failed: Cell::new(false),
+        progress: Rc::clone(&progress),
     });
-    for server in &options.servers {
-        let deferred = get_poetry(&reactor, &server.host, server.port, options.timeout);
+    for (index, server) in options.servers.iter().enumerate() {
+        let deferred = get_poetry(
+            &reactor,
+            &server.host,
+            server.port,
+            options.timeout,
+            &progress,
+            index + 1,
+        );
         let (for_poem, for_failure, for_done) = (
             Rc::clone(&results),
             Rc::clone(&results),

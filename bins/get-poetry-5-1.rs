@@ -40,6 +40,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
@@ -82,6 +83,10 @@ struct Options {
     /// the poems were printed (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take.
@@ -124,6 +129,8 @@ struct PoetryProtocol {
 impl Protocol for PoetryProtocol {
     fn data_received(&mut self, data: &[u8]) {
         self.poem.extend_from_slice(data);
+        let factory = &self.factory;
+        factory.progress.update(factory.task, self.poem.len());
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -147,11 +154,16 @@ struct PoetryClientFactory {
     deferred: RefCell<Option<Deferred<Vec<u8>>>>,
     /// The timed call that gives up on a late poem, when there is a timeout.
     deadline: RefCell<Option<DelayedCall>>,
+    /// The `--progress` lines of the whole run (drawn only on a terminal), and this download's line
+    /// among them: its place on the command line.
+    progress: Rc<TaskProgress>,
+    task: usize,
 }
 
 impl PoetryClientFactory {
     fn poem_finished(&self, poem: Vec<u8>) {
         if let Some(deferred) = self.release_deferred() {
+            self.progress.finish(self.task, "finished");
             // Taken out of the factory, so this is its first firing: it cannot fail.
             let _ = deferred.callback(poem);
         }
@@ -159,6 +171,7 @@ impl PoetryClientFactory {
 
     fn poem_failed(&self, failure: Failure) {
         if let Some(deferred) = self.release_deferred() {
+            self.progress.finish(self.task, "failed");
             let _ = deferred.errback(failure);
         }
     }
@@ -196,7 +209,8 @@ impl ClientFactory for PoetryClientFactory {
 }
 
 /// Downloads a poem from `host`:`port`. With a `timeout`, a poem that has not arrived that long
-/// after the attempt started fails with a [`TimeoutError`].
+/// after the attempt started fails with a [`TimeoutError`]. The bytes received so far are shown on
+/// line `task` of `progress`, when it is drawn.
 ///
 /// Returns at once, with a Deferred that fires later, from the running reactor: with the poem, or
 /// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`]).
@@ -205,12 +219,16 @@ fn get_poetry(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    progress: &Rc<TaskProgress>,
+    task: usize,
 ) -> Deferred<Vec<u8>> {
     let deferred = Deferred::new();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         deferred: RefCell::new(Some(deferred.clone())),
         deadline: RefCell::new(None),
+        progress: Rc::clone(progress),
+        task,
     });
     let connector = reactor.connect_tcp(host, port, Rc::clone(&factory), CONNECT_TIMEOUT);
     if let Some(limit) = timeout {
@@ -297,11 +315,12 @@ fn cummingsify(dice: &Dice, poem: Vec<u8>) -> Result<Vec<u8>, Failure> {
 }
 
 /// The errback after `cummingsify`: recovers from `CannotCummingsify` with the poem it carries, and
-/// passes any other failure on (Twisted's `Failure.check`, then returning the failure).
-fn cummingsify_failed(failure: Failure) -> Result<Vec<u8>, Failure> {
+/// passes any other failure on (Twisted's `Failure.check`, then returning the failure). What it
+/// prints goes above the live lines of `progress`.
+fn cummingsify_failed(progress: &TaskProgress, failure: Failure) -> Result<Vec<u8>, Failure> {
     match failure.downcast_ref::<CannotCummingsify>() {
         Some(CannotCummingsify(original)) => {
-            outln!("Cummingsify failed!");
+            progress.above(|| outln!("Cummingsify failed!"));
             Ok(original.clone())
         }
         None => Err(failure),
@@ -319,16 +338,20 @@ struct Results {
     /// How many addresses are done, whatever became of their poems.
     finished: Cell<usize>,
     failed: Cell<bool>,
+    /// The `--progress` lines, drawn while the downloads run: what the callbacks print goes above
+    /// them.
+    progress: Rc<TaskProgress>,
 }
 
 impl Results {
     /// The callback of the pair: a poem, transformed or not, to print now.
     fn got_poem(&self, poem: Vec<u8>) -> Result<(), Failure> {
-        print_poems([poem.as_slice()]);
+        self.progress.above(|| print_poems([poem.as_slice()]));
         let number = self.printed.get() + 1;
         self.printed.set(number);
         if let Err(error) = self.output.save(number, &poem) {
-            report_error(format_args!("cannot save a poem: {error}"));
+            self.progress
+                .above(|| report_error(format_args!("cannot save a poem: {error}")));
             self.failed.set(true);
         }
         Ok(())
@@ -337,7 +360,7 @@ impl Results {
     /// The errback of the pair: the download failed, or the poem was gibberish. Returning
     /// `Ok` handles the failure: the chain goes back to the callback line.
     fn poem_failed(&self, _failure: Failure) -> Result<(), Failure> {
-        errln!("The poem download failed.");
+        self.progress.above(|| errln!("The poem download failed."));
         self.failed.set(true);
         Ok(())
     }
@@ -346,7 +369,7 @@ impl Results {
     /// `got_poem` or `poem_failed` themselves failed.
     fn poem_done(&self, outcome: Result<(), Failure>) -> Result<(), Failure> {
         if let Err(failure) = outcome {
-            report_error(failure.report());
+            self.progress.above(|| report_error(failure.report()));
             self.failed.set(true);
         }
         // The reactor makes one callback at a time, so this count cannot race.
@@ -371,6 +394,14 @@ fn main() -> ExitCode {
         }
     };
 
+    // One line per address, in the order of the command line, named as it was given.
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 1))
+        .collect();
+    let progress = Rc::new(TaskProgress::new(options.progress, &labels));
     let results = Rc::new(Results {
         reactor: reactor.clone(),
         addresses: options.servers.len(),
@@ -382,18 +413,27 @@ fn main() -> ExitCode {
         printed: Cell::new(0),
         finished: Cell::new(0),
         failed: Cell::new(false),
+        progress: Rc::clone(&progress),
     });
-    for server in &options.servers {
-        let deferred = get_poetry(&reactor, &server.host, server.port, options.timeout);
+    for (index, server) in options.servers.iter().enumerate() {
+        let deferred = get_poetry(
+            &reactor,
+            &server.host,
+            server.port,
+            options.timeout,
+            &progress,
+            index + 1,
+        );
         let (for_transform, for_poem, for_failure, for_done) = (
             Rc::clone(&results),
             Rc::clone(&results),
             Rc::clone(&results),
             Rc::clone(&results),
         );
+        let for_recovery = Rc::clone(&progress);
         deferred
             .add_callback(move |poem| cummingsify(&for_transform.dice, poem))
-            .add_errback(cummingsify_failed)
+            .add_errback(move |failure| cummingsify_failed(&for_recovery, failure))
             .add_callbacks(
                 move |poem| for_poem.got_poem(poem),
                 move |failure| for_failure.poem_failed(failure),

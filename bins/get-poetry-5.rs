@@ -50,6 +50,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
@@ -91,6 +92,10 @@ struct Options {
     /// the poems were printed (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take.
@@ -133,6 +138,8 @@ struct PoetryProtocol {
 impl Protocol for PoetryProtocol {
     fn data_received(&mut self, data: &[u8]) {
         self.poem.extend_from_slice(data);
+        let factory = &self.factory;
+        factory.progress.update(factory.task, self.poem.len());
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -156,11 +163,16 @@ struct PoetryClientFactory {
     deferred: RefCell<Option<Deferred<Vec<u8>>>>,
     /// The timed call that gives up on a late poem, when there is a timeout.
     deadline: RefCell<Option<DelayedCall>>,
+    /// The `--progress` lines of the whole run (drawn only on a terminal), and this download's line
+    /// among them: its place on the command line.
+    progress: Rc<TaskProgress>,
+    task: usize,
 }
 
 impl PoetryClientFactory {
     fn poem_finished(&self, poem: Vec<u8>) {
         if let Some(deferred) = self.release_deferred() {
+            self.progress.finish(self.task, "finished");
             // Taken out of the factory, so this is its first firing: it cannot fail.
             let _ = deferred.callback(poem);
         }
@@ -168,6 +180,7 @@ impl PoetryClientFactory {
 
     fn poem_failed(&self, failure: Failure) {
         if let Some(deferred) = self.release_deferred() {
+            self.progress.finish(self.task, "failed");
             let _ = deferred.errback(failure);
         }
     }
@@ -205,7 +218,8 @@ impl ClientFactory for PoetryClientFactory {
 }
 
 /// Downloads a poem from `host`:`port`. With a `timeout`, a poem that has not arrived that long
-/// after the attempt started fails with a [`TimeoutError`].
+/// after the attempt started fails with a [`TimeoutError`]. The bytes received so far are shown on
+/// line `task` of `progress`, when it is drawn.
 ///
 /// Returns at once, with a Deferred that fires later, from the running reactor: with the poem, or
 /// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`]).
@@ -214,12 +228,16 @@ fn get_poetry(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    progress: &Rc<TaskProgress>,
+    task: usize,
 ) -> Deferred<Vec<u8>> {
     let deferred = Deferred::new();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         deferred: RefCell::new(Some(deferred.clone())),
         deadline: RefCell::new(None),
+        progress: Rc::clone(progress),
+        task,
     });
     let connector = reactor.connect_tcp(host, port, Rc::clone(&factory), CONNECT_TIMEOUT);
     if let Some(limit) = timeout {
@@ -310,6 +328,9 @@ struct Results {
     /// How many addresses are done, whatever became of their poems.
     finished: Cell<usize>,
     failed: Cell<bool>,
+    /// The `--progress` lines, drawn while the downloads run: what the callbacks print goes above
+    /// them.
+    progress: Rc<TaskProgress>,
 }
 
 impl Results {
@@ -321,7 +342,7 @@ impl Results {
             Ok(transformed) => Ok(transformed),
             Err(CummingsifyError::Gibberish(error)) => Err(Failure::new(error)),
             Err(CummingsifyError::Value) => {
-                outln!("Cummingsify failed!");
+                self.progress.above(|| outln!("Cummingsify failed!"));
                 Ok(poem)
             }
         }
@@ -329,11 +350,12 @@ impl Results {
 
     /// The callback of the pair: a poem, transformed or not, to print now.
     fn got_poem(&self, poem: Vec<u8>) -> Result<(), Failure> {
-        print_poems([poem.as_slice()]);
+        self.progress.above(|| print_poems([poem.as_slice()]));
         let number = self.printed.get() + 1;
         self.printed.set(number);
         if let Err(error) = self.output.save(number, &poem) {
-            report_error(format_args!("cannot save a poem: {error}"));
+            self.progress
+                .above(|| report_error(format_args!("cannot save a poem: {error}")));
             self.failed.set(true);
         }
         Ok(())
@@ -342,7 +364,7 @@ impl Results {
     /// The errback of the pair: the download failed, or the poem was gibberish. Returning
     /// `Ok` handles the failure: the chain goes back to the callback line.
     fn poem_failed(&self, _failure: Failure) -> Result<(), Failure> {
-        errln!("The poem download failed.");
+        self.progress.above(|| errln!("The poem download failed."));
         self.failed.set(true);
         Ok(())
     }
@@ -351,7 +373,7 @@ impl Results {
     /// `got_poem` or `poem_failed` themselves failed.
     fn poem_done(&self, outcome: Result<(), Failure>) -> Result<(), Failure> {
         if let Err(failure) = outcome {
-            report_error(failure.report());
+            self.progress.above(|| report_error(failure.report()));
             self.failed.set(true);
         }
         // The reactor makes one callback at a time, so this count cannot race.
@@ -376,6 +398,14 @@ fn main() -> ExitCode {
         }
     };
 
+    // One line per address, in the order of the command line, named as it was given.
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 1))
+        .collect();
+    let progress = Rc::new(TaskProgress::new(options.progress, &labels));
     let results = Rc::new(Results {
         reactor: reactor.clone(),
         addresses: options.servers.len(),
@@ -387,9 +417,17 @@ fn main() -> ExitCode {
         printed: Cell::new(0),
         finished: Cell::new(0),
         failed: Cell::new(false),
+        progress: Rc::clone(&progress),
     });
-    for server in &options.servers {
-        let deferred = get_poetry(&reactor, &server.host, server.port, options.timeout);
+    for (index, server) in options.servers.iter().enumerate() {
+        let deferred = get_poetry(
+            &reactor,
+            &server.host,
+            server.port,
+            options.timeout,
+            &progress,
+            index + 1,
+        );
         let (for_transform, for_poem, for_failure, for_done) = (
             Rc::clone(&results),
             Rc::clone(&results),

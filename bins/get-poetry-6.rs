@@ -39,6 +39,7 @@ use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::errln;
 use common::protocol::{
@@ -77,6 +78,10 @@ struct Options {
     /// long as they take (connecting still gives up after 30 s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -127,6 +132,8 @@ impl Protocol for PoetryProtocol {
 
     fn data_received(&mut self, data: &[u8]) {
         self.poem.extend_from_slice(data);
+        let factory = &self.factory;
+        factory.progress.update(factory.line, self.poem.len());
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -157,12 +164,17 @@ struct PoetryClientFactory {
     timeout: Option<Duration>,
     /// Taken out when fired, so that it fires once whatever happens afterwards.
     deferred: RefCell<Option<Deferred<String>>>,
+    /// The `--progress` lines of the downloads (drawn only on a terminal), and this download's line
+    /// among them.
+    progress: Rc<TaskProgress>,
+    line: usize,
 }
 
 impl PoetryClientFactory {
     fn poem_finished(&self, poem: String) {
         let deferred = self.deferred.borrow_mut().take();
         if let Some(deferred) = deferred {
+            self.progress.finish(self.line, "finished");
             let _ = deferred.callback(poem);
         }
     }
@@ -170,6 +182,7 @@ impl PoetryClientFactory {
     fn poem_failed(&self, failure: Failure) {
         let deferred = self.deferred.borrow_mut().take();
         if let Some(deferred) = deferred {
+            self.progress.finish(self.line, "failed");
             let _ = deferred.errback(failure);
         }
     }
@@ -191,11 +204,14 @@ impl ClientFactory for PoetryClientFactory {
     }
 }
 
-/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails.
+/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails. The bytes
+/// received so far are shown on line `line` of `progress`, when it is drawn.
 fn get_poetry(
     reactor: &Reactor,
     server: &ServerAddress,
     timeout: Option<Duration>,
+    progress: &Rc<TaskProgress>,
+    line: usize,
 ) -> Deferred<String> {
     let deferred = Deferred::new();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
@@ -203,6 +219,8 @@ fn get_poetry(
         reactor: reactor.clone(),
         timeout,
         deferred: RefCell::new(Some(deferred.clone())),
+        progress: Rc::clone(progress),
+        line,
     });
     reactor.connect_tcp(
         &server.host,
@@ -363,12 +381,17 @@ impl TransformProxy {
 // ---- The program: one chain of callbacks per poem ----
 
 /// A callback that returns a Deferred: the poem's chain waits for the transform server's answer.
-/// If the transform fails, its errback recovers with the poem as it was.
-fn try_to_cummingsify(proxy: &TransformProxy, poem: String) -> Deferred<String> {
+/// If the transform fails, its errback recovers with the poem as it was (and says so above the
+/// live lines of `progress`).
+fn try_to_cummingsify(
+    proxy: &TransformProxy,
+    progress: Rc<TaskProgress>,
+    poem: String,
+) -> Deferred<String> {
     proxy
         .xform("cummingsify", &poem)
         .add_errback(move |_failure| {
-            errln!("Cummingsify failed!");
+            progress.above(|| errln!("Cummingsify failed!"));
             Ok::<String, Failure>(poem)
         })
 }
@@ -380,6 +403,9 @@ struct Results {
     /// The poems, in the order their chains completed.
     poems: RefCell<Vec<String>>,
     errors: RefCell<Vec<Failure>>,
+    /// The `--progress` lines, drawn while the downloads run: what the chains print goes above
+    /// them.
+    progress: Rc<TaskProgress>,
 }
 
 impl Results {
@@ -388,7 +414,7 @@ impl Results {
     }
 
     fn poem_failed(&self, failure: Failure) {
-        errln!("The poem download failed.");
+        self.progress.above(|| errln!("The poem download failed."));
         self.errors.borrow_mut().push(failure);
     }
 
@@ -421,21 +447,31 @@ fn main() -> ExitCode {
         server: xform_server,
         timeout: options.timeout,
     });
+    // A line per poem download (none for the transform requests), named by the server as it was
+    // given and numbered by its place on the command line, where the transform server is first.
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 2))
+        .collect();
+    let progress = Rc::new(TaskProgress::new(options.progress, &labels));
     let results = Rc::new(Results {
         reactor: reactor.clone(),
         downloads: options.servers.len(),
         poems: RefCell::new(Vec::new()),
         errors: RefCell::new(Vec::new()),
+        progress: Rc::clone(&progress),
     });
-    for server in &options.servers {
-        let proxy = Rc::clone(&proxy);
+    for (index, server) in options.servers.iter().enumerate() {
+        let (proxy, for_transform) = (Rc::clone(&proxy), Rc::clone(&progress));
         let (on_poem, on_failure, on_done) = (
             Rc::clone(&results),
             Rc::clone(&results),
             Rc::clone(&results),
         );
-        get_poetry(&reactor, server, options.timeout)
-            .add_callback(move |poem| try_to_cummingsify(&proxy, poem))
+        get_poetry(&reactor, server, options.timeout, &progress, index + 1)
+            .add_callback(move |poem| try_to_cummingsify(&proxy, for_transform, poem))
             .add_callbacks(
                 move |poem| {
                     on_poem.got_poem(poem);

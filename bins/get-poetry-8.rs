@@ -29,6 +29,7 @@ use common::cli::client::{exit_status, explain_if_no_servers};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, DeferredList, Failure};
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -67,6 +68,10 @@ struct Options {
     /// long as they take (connecting still gives up after 30 s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -117,6 +122,8 @@ impl Protocol for PoetryProtocol {
 
     fn data_received(&mut self, data: &[u8]) {
         self.poem.extend_from_slice(data);
+        let factory = &self.factory;
+        factory.progress.update(factory.line, self.poem.len());
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -147,12 +154,17 @@ struct PoetryClientFactory {
     timeout: Option<Duration>,
     /// Taken out when fired, so that it fires once whatever happens afterwards.
     deferred: RefCell<Option<Deferred<String>>>,
+    /// The `--progress` lines of the downloads (drawn only on a terminal), and this download's line
+    /// among them.
+    progress: Rc<TaskProgress>,
+    line: usize,
 }
 
 impl PoetryClientFactory {
     fn poem_finished(&self, poem: String) {
         let deferred = self.deferred.borrow_mut().take();
         if let Some(deferred) = deferred {
+            self.progress.finish(self.line, "finished");
             let _ = deferred.callback(poem);
         }
     }
@@ -160,6 +172,7 @@ impl PoetryClientFactory {
     fn poem_failed(&self, failure: Failure) {
         let deferred = self.deferred.borrow_mut().take();
         if let Some(deferred) = deferred {
+            self.progress.finish(self.line, "failed");
             let _ = deferred.errback(failure);
         }
     }
@@ -181,11 +194,14 @@ impl ClientFactory for PoetryClientFactory {
     }
 }
 
-/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails.
+/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails. The bytes
+/// received so far are shown on line `line` of `progress`, when it is drawn.
 fn get_poetry(
     reactor: &Reactor,
     server: &ServerAddress,
     timeout: Option<Duration>,
+    progress: &Rc<TaskProgress>,
+    line: usize,
 ) -> Deferred<String> {
     let deferred = Deferred::new();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
@@ -193,6 +209,8 @@ fn get_poetry(
         reactor: reactor.clone(),
         timeout,
         deferred: RefCell::new(Some(deferred.clone())),
+        progress: Rc::clone(progress),
+        line,
     });
     reactor.connect_tcp(
         &server.host,
@@ -354,34 +372,38 @@ impl TransformProxy {
 
 /// Downloads a poem and has it cummingsified, as one async block: the Deferred it returns fires
 /// with the poem (transformed, or as it was if the transform failed), or fails with the download's
-/// failure.
+/// failure. The download is shown on line `line` of `progress`, when it is drawn, and what the block
+/// prints goes above those lines.
 fn get_transformed_poem(
     reactor: Reactor,
     proxy: Rc<TransformProxy>,
     server: ServerAddress,
     timeout: Option<Duration>,
+    progress: Rc<TaskProgress>,
+    line: usize,
 ) -> Deferred<String> {
     Deferred::from_future(async move {
-        let poem = match get_poetry(&reactor, &server, timeout).await {
+        let poem = match get_poetry(&reactor, &server, timeout, &progress, line).await {
             Ok(poem) => poem,
             Err(failure) => {
-                errln!("The poem download failed: {}", failure.error());
+                progress.above(|| errln!("The poem download failed: {}", failure.error()));
                 return Err(failure);
             }
         };
         match proxy.xform("cummingsify", &poem).await {
             Ok(transformed) => Ok(transformed),
             Err(_) => {
-                errln!("Cummingsify failed!");
+                progress.above(|| errln!("Cummingsify failed!"));
                 Ok(poem)
             }
         }
     })
 }
 
-fn got_poem(poem: String) -> Result<(), Failure> {
+/// The callback after each block: prints the poem, above the live lines of `progress`.
+fn got_poem(progress: &TaskProgress, poem: String) -> Result<(), Failure> {
     // The poem ends with its own newline; this line is the empty one after it.
-    outln!("{poem}");
+    progress.above(|| outln!("{poem}"));
     Ok(())
 }
 
@@ -407,12 +429,30 @@ fn main() -> ExitCode {
         server: xform_server,
         timeout: options.timeout,
     });
+    // A line per poem download (none for the transform requests), named by the server as it was
+    // given and numbered by its place on the command line, where the transform server is first.
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 2))
+        .collect();
+    let progress = Rc::new(TaskProgress::new(options.progress, &labels));
     let poems: Vec<Deferred<()>> = options
         .servers
         .into_iter()
-        .map(|server| {
-            get_transformed_poem(reactor.clone(), Rc::clone(&proxy), server, options.timeout)
-                .add_callback(got_poem)
+        .enumerate()
+        .map(|(index, server)| {
+            let for_poem = Rc::clone(&progress);
+            get_transformed_poem(
+                reactor.clone(),
+                Rc::clone(&proxy),
+                server,
+                options.timeout,
+                Rc::clone(&progress),
+                index + 1,
+            )
+            .add_callback(move |poem| got_poem(&for_poem, poem))
         })
         .collect();
     // No counting: the list fires once every poem has been printed or has failed. Its outcomes,

@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         .collect();
     let progress = TaskProgress::new(options.progress, &labels);
     if let Err(error) = run_poll_loop(&mut downloads, &progress) {
-        report_error(format_args!("poll failed: {error}"));
+        progress.above(|| report_error(format_args!("poll failed: {error}")));
         return ExitCode::FAILURE;
     }
 
@@ -220,13 +220,15 @@ fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
         Err(error) => {
             progress.finish(row, "failed");
             download.socket = None;
-            errln!(
-                "Task {}: lost the connection to {} after {} bytes: {}",
-                download.task,
-                download.peer,
-                download.poem.len(),
-                plain_error(&error)
-            );
+            progress.above(|| {
+                errln!(
+                    "Task {}: lost the connection to {} after {} bytes: {}",
+                    download.task,
+                    download.peer,
+                    download.poem.len(),
+                    plain_error(&error)
+                );
+            });
         }
     }
 }

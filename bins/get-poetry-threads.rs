@@ -49,6 +49,7 @@ use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::{errln, outln};
 
 /// Download poems with one thread per server and blocking sockets (tutorial Parts 20 and 21).
@@ -80,6 +81,10 @@ struct Options {
     /// created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take.
@@ -136,11 +141,13 @@ impl Deadline {
 }
 
 /// One download, on its own thread: connect, then read until the server closes. Every call here
-/// blocks this thread, and only this one.
+/// blocks this thread, and only this one. Each piece read is a line printed, or, given a `report`
+/// channel, a byte count sent to `main` for the task's progress line.
 fn get_poetry(
     task: usize,
     server: &ServerAddress,
     deadline: Option<Deadline>,
+    report: Option<&mpsc::Sender<Message>>,
 ) -> Result<Vec<u8>, DownloadError> {
     let connect_limit = match deadline {
         Some(deadline) => deadline.time_left()?.min(CONNECT_TIMEOUT),
@@ -168,8 +175,14 @@ fn get_poetry(
             // The end of the connection is the end of the poem.
             Ok(0) => return Ok(poem),
             Ok(count) => {
-                outln!("Task {task}: got {count} bytes of poetry from {server}");
                 poem.extend_from_slice(&buffer[..count]);
+                match report {
+                    // Only fails if main has gone, and then nobody is left to tell.
+                    Some(report) => {
+                        let _ = report.send(Message::Received(task, poem.len()));
+                    }
+                    None => outln!("Task {task}: got {count} bytes of poetry from {server}"),
+                }
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             // The read waited as long as the deadline allowed: the next turn finds the poem late.
@@ -184,9 +197,14 @@ fn get_poetry(
     }
 }
 
-/// What a download thread sends to `main` when it is done: its task number and its outcome (the
-/// Erlang client's message to its main process).
-type Message = (usize, Result<Vec<u8>, DownloadError>);
+/// What a download thread sends to `main`, with its task number.
+enum Message {
+    /// With `--progress` on a terminal, the bytes received so far: the progress lines belong to
+    /// `main`, and only its thread draws them.
+    Received(usize, usize),
+    /// The download is over: its outcome (the Erlang client's message to its main process).
+    Done(usize, Result<Vec<u8>, DownloadError>),
+}
 
 fn main() -> ExitCode {
     let options = Options::parse();
@@ -197,6 +215,15 @@ fn main() -> ExitCode {
         save_dir: options.save_dir,
         print: false,
     };
+
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 1))
+        .collect();
+    let progress = TaskProgress::new(options.progress, &labels);
+    let drawing = progress.is_drawing();
 
     let mut failed = false;
     let (sender, receiver) = mpsc::channel::<Message>();
@@ -210,15 +237,17 @@ fn main() -> ExitCode {
         let spawned = thread::Builder::new()
             .name(format!("task {task}"))
             .spawn(move || {
-                let outcome = get_poetry(task, &server, deadline);
+                let report = drawing.then_some(&sender);
+                let outcome = get_poetry(task, &server, deadline, report);
                 // Only fails if main has gone, and then nobody is left to tell.
-                let _ = sender.send((task, outcome));
+                let _ = sender.send(Message::Done(task, outcome));
             });
         match spawned {
             Ok(handle) => threads.push((task, handle)),
             // The price of a thread per connection: the system may refuse one more.
             Err(error) => {
-                errln!("Task {task}: cannot start a thread: {error}");
+                progress.finish(task, "failed");
+                progress.above(|| errln!("Task {task}: cannot start a thread: {error}"));
                 failed = true;
             }
         }
@@ -226,17 +255,22 @@ fn main() -> ExitCode {
     // Only the threads hold a sender now: the channel closes when the last of them ends.
     drop(sender);
 
-    for (task, outcome) in receiver {
-        match outcome {
-            Ok(poem) => {
-                print_poems([poem.as_slice()]);
+    for message in receiver {
+        match message {
+            Message::Received(task, bytes) => progress.update(task, bytes),
+            Message::Done(task, Ok(poem)) => {
+                progress.finish(task, "finished");
+                progress.above(|| print_poems([poem.as_slice()]));
                 if let Err(error) = output.save(task, &poem) {
-                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    progress.above(|| {
+                        report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    });
                     failed = true;
                 }
             }
-            Err(error) => {
-                errln!("Task {task}: {error}");
+            Message::Done(task, Err(error)) => {
+                progress.finish(task, "failed");
+                progress.above(|| errln!("Task {task}: {error}"));
                 failed = true;
             }
         }
@@ -244,7 +278,8 @@ fn main() -> ExitCode {
     // Every thread has ended; one that panicked sent no message, and joining it says so.
     for (task, handle) in threads {
         if handle.join().is_err() {
-            errln!("Task {task}: the thread ended abnormally");
+            progress.finish(task, "failed");
+            progress.above(|| errln!("Task {task}: the thread ended abnormally"));
             failed = true;
         }
     }

@@ -50,9 +50,11 @@ use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::PoemOutput;
+use common::cli::progress::TaskProgress;
 use common::{errln, outln};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinSet;
 
 /// Download poems with one async task per server, on tokio, with no Deferred (tutorial Parts 20
@@ -85,6 +87,10 @@ struct Options {
     /// created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
 }
 
 /// How long a connection attempt may take.
@@ -120,9 +126,18 @@ impl fmt::Display for DownloadError {
     }
 }
 
+/// A task's news for `main` while its poem comes, when the progress lines are drawn: its task
+/// number, and the bytes it has received so far.
+type Received = (usize, usize);
+
 /// One download, written as a blocking client would write it: each `.await` is where this task
-/// waits, and where the runtime runs the others meanwhile.
-async fn get_poetry(task: usize, server: &ServerAddress) -> Result<Vec<u8>, DownloadError> {
+/// waits, and where the runtime runs the others meanwhile. Each piece read is a line printed, or,
+/// given a `report` channel, a byte count sent to `main` for the task's progress line.
+async fn get_poetry(
+    task: usize,
+    server: &ServerAddress,
+    report: Option<&UnboundedSender<Received>>,
+) -> Result<Vec<u8>, DownloadError> {
     let connecting = TcpStream::connect((server.host.as_str(), server.port));
     let mut socket = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(Ok(socket)) => socket,
@@ -143,8 +158,14 @@ async fn get_poetry(task: usize, server: &ServerAddress) -> Result<Vec<u8>, Down
         if count == 0 {
             return Ok(poem);
         }
-        outln!("Task {task}: got {count} bytes of poetry from {server}");
         poem.extend_from_slice(&buffer[..count]);
+        match report {
+            // Only fails if main has gone, and then nobody is left to tell.
+            Some(report) => {
+                let _ = report.send((task, poem.len()));
+            }
+            None => outln!("Task {task}: got {count} bytes of poetry from {server}"),
+        }
     }
 }
 
@@ -154,52 +175,84 @@ async fn get_poetry_in_time(
     task: usize,
     server: &ServerAddress,
     timeout: Option<Duration>,
+    report: Option<&UnboundedSender<Received>>,
 ) -> Result<Vec<u8>, DownloadError> {
     match timeout {
-        Some(limit) => tokio::time::timeout(limit, get_poetry(task, server))
+        Some(limit) => tokio::time::timeout(limit, get_poetry(task, server, report))
             .await
             .unwrap_or(Err(DownloadError::TimedOut(limit))),
-        None => get_poetry(task, server).await,
+        None => get_poetry(task, server, report).await,
     }
 }
 
 /// Spawns one task per server, then takes the tasks as they end, printing each poem at once.
+/// With `--progress` on a terminal, the tasks send their byte counts to this loop instead of
+/// printing a line per piece, and it draws them: the lines stay with `main`, as the poems do.
 /// Returns whether anything failed.
 async fn get_all_poems(options: &Options) -> bool {
     let output = PoemOutput {
         save_dir: options.save_dir.clone(),
         print: false,
     };
+    let labels: Vec<String> = options
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| format!("Task {}: {server}", index + 1))
+        .collect();
+    let progress = TaskProgress::new(options.progress, &labels);
+    let (sender, mut received) = unbounded_channel::<Received>();
     let mut tasks = JoinSet::new();
     // The task number of each spawned task, for a task that ends without saying (a panic).
     let mut numbers = HashMap::new();
     for (index, server) in options.servers.iter().enumerate() {
         let (task, server, timeout) = (index + 1, server.clone(), options.timeout);
+        let report = progress.is_drawing().then(|| sender.clone());
         let handle = tasks.spawn(async move {
-            let outcome = get_poetry_in_time(task, &server, timeout).await;
+            let outcome = get_poetry_in_time(task, &server, timeout, report.as_ref()).await;
             (task, outcome)
         });
         numbers.insert(handle.id(), task);
     }
+    // Only the tasks hold a sender now.
+    drop(sender);
 
     let mut failed = false;
-    while let Some(ended) = tasks.join_next().await {
+    loop {
+        let ended = tokio::select! {
+            // The byte counts first: a task sends its last one before it ends, so its line is up
+            // to date before it is finished.
+            biased;
+            Some((task, bytes)) = received.recv() => {
+                progress.update(task, bytes);
+                continue;
+            }
+            ended = tasks.join_next() => ended,
+        };
+        let Some(ended) = ended else {
+            break;
+        };
         match ended {
             Ok((task, Ok(poem))) => {
-                print_poems([poem.as_slice()]);
+                progress.finish(task, "finished");
+                progress.above(|| print_poems([poem.as_slice()]));
                 if let Err(error) = output.save(task, &poem) {
-                    report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    progress.above(|| {
+                        report_error(format_args!("cannot save the poem of task {task}: {error}"));
+                    });
                     failed = true;
                 }
             }
             Ok((task, Err(error))) => {
-                errln!("Task {task}: {error}");
+                progress.finish(task, "failed");
+                progress.above(|| errln!("Task {task}: {error}"));
                 failed = true;
             }
             // The task died; the others carry on, and this is how we hear of it.
             Err(error) => {
                 let task = numbers.get(&error.id()).copied().unwrap_or_default();
-                errln!("Task {task}: the task ended abnormally: {error}");
+                progress.finish(task, "failed");
+                progress.above(|| errln!("Task {task}: the task ended abnormally: {error}"));
                 failed = true;
             }
         }

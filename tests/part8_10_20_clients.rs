@@ -561,3 +561,61 @@ fn bad_arguments_are_usage_errors() {
         assert_eq!(output.status.code(), Some(2), "{client}");
     }
 }
+
+// --progress.
+
+/// The lines of a captured stream, sorted: for output whose order depends on which server answers
+/// first.
+fn sorted_lines(bytes: &[u8]) -> Vec<String> {
+    let mut all = lines(bytes);
+    all.sort();
+    all
+}
+
+#[test]
+fn progress_changes_nothing_when_piped() {
+    let alla_sera = fast("alla_sera.txt");
+    let science = fast("science.txt");
+    let dead = closed_port().to_string();
+    for client in [
+        "get-poetry-4",
+        "get-poetry-5",
+        "get-poetry-5-1",
+        "get-poetry-tokio",
+        "get-poetry-threads",
+    ] {
+        let transforming = TRANSFORMING.contains(&client);
+        let mut args = if transforming {
+            // The draws follow the order the poems arrive: with the same poem twice, that order
+            // changes nothing, and the whole output can be compared.
+            vec![alla_sera.arg(), dead.clone(), alla_sera.arg()]
+        } else {
+            vec![alla_sera.arg(), dead.clone(), science.arg()]
+        };
+        if transforming {
+            args.extend(["--seed".to_owned(), "2024".to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let plain = run(client, &args);
+        let with_progress = run(client, &[&["--progress"], &args[..]].concat());
+
+        assert_eq!(plain.status.code(), Some(1), "{client}");
+        assert_eq!(with_progress.status.code(), Some(1), "{client}");
+        assert!(!plain.stdout.is_empty(), "{client}");
+        if transforming {
+            assert_text(&with_progress.stdout, &plain.stdout);
+            assert_text(&with_progress.stderr, &plain.stderr);
+        } else {
+            assert_eq!(
+                sorted_lines(&with_progress.stdout),
+                sorted_lines(&plain.stdout),
+                "{client}"
+            );
+            assert_eq!(
+                sorted_lines(&with_progress.stderr),
+                sorted_lines(&plain.stderr),
+                "{client}"
+            );
+        }
+    }
+}

@@ -687,3 +687,35 @@ fn timeouts_fail_a_late_poem_and_a_late_transform() {
         );
     }
 }
+
+#[test]
+fn progress_changes_nothing_when_piped() {
+    let xform = transform_server();
+    let alla_sera = fast("alla_sera.txt");
+    let science = fast("science.txt");
+    let dead = closed_port();
+    // Which poem is ready first is up to the servers: the lines are compared sorted.
+    let sorted = |bytes: &[u8]| {
+        let mut all = lines(bytes);
+        all.sort();
+        all
+    };
+    for client in CLIENTS {
+        let ports = [xform.port, alla_sera.port, dead, science.port];
+        let plain = run_client(client, &ports, &[]);
+        let with_progress = run_client(client, &ports, &["--progress"]);
+        assert_eq!(plain.status.code(), Some(1), "{client}");
+        assert_eq!(with_progress.status.code(), Some(1), "{client}");
+        assert!(!plain.stdout.is_empty(), "{client}");
+        assert_eq!(
+            sorted(&with_progress.stdout),
+            sorted(&plain.stdout),
+            "{client}"
+        );
+        assert_eq!(
+            sorted(&with_progress.stderr),
+            sorted(&plain.stderr),
+            "{client}"
+        );
+    }
+}

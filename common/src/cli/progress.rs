@@ -12,7 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct TaskProgress {
     bars: Vec<ProgressBar>,
     /// Keeps the bars drawn together, one line each.
-    _group: Option<MultiProgress>,
+    group: Option<MultiProgress>,
 }
 
 impl TaskProgress {
@@ -36,7 +36,7 @@ impl TaskProgress {
             .collect();
         TaskProgress {
             bars,
-            _group: Some(group),
+            group: Some(group),
         }
     }
 
@@ -44,13 +44,23 @@ impl TaskProgress {
     pub fn off() -> TaskProgress {
         TaskProgress {
             bars: Vec::new(),
-            _group: None,
+            group: None,
         }
     }
 
     /// Whether lines are being drawn (so the client leaves out its per-piece lines).
     pub fn is_drawing(&self) -> bool {
         !self.bars.is_empty()
+    }
+
+    /// Runs `print` (which writes lines to stdout or stderr) with the live lines taken off the
+    /// screen first and drawn again after, so that neither spoils the other. Without live lines it
+    /// just runs `print`.
+    pub fn above<R>(&self, print: impl FnOnce() -> R) -> R {
+        match &self.group {
+            Some(group) => group.suspend(print),
+            None => print(),
+        }
     }
 
     /// Task `task` (1-based) has received `bytes` bytes so far.
@@ -90,5 +100,6 @@ mod tests {
         let off = TaskProgress::off();
         off.update(1, 10);
         off.finish(1, "done");
+        assert_eq!(off.above(|| 42), 42);
     }
 }
