@@ -34,6 +34,9 @@
 //! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
 //! * [`stats`]: percentiles and histograms of measured durations, for the timing client.
+//! * [`service`] (Part 16): [`service::Service`], [`service::MultiService`],
+//!   [`service::Application`] and [`service::TcpServer`]: a server as a tree of services that a
+//!   daemon starts and stops together.
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
 
 pub mod basic;
@@ -43,5 +46,6 @@ pub mod log;
 pub mod poetry;
 pub mod protocol;
 pub mod reactor;
+pub mod service;
 pub mod stats;
 pub mod testing;

@@ -4,18 +4,25 @@
 //! `startLogging`; from then on every entry is a line with a timestamp, the "system" it came from in
 //! brackets (`-` when there is none) and the message, continuation lines indented with a tab. This
 //! module keeps those rules, so that servers asked to log, and the daemon of Part 16, read like
-//! twistd's logs.
+//! twistd's logs. A daemon logs into a file ([`start_logging_to_file`]) and opens it again when
+//! told to after a log rotation ([`reopen_log`]).
 //!
 //! The reactor reports errors from callbacks with [`report_unhandled`]: into the log once logging has
 //! started, on stderr before that, because an error must never vanish.
 
 use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::rc::{Rc, Weak};
 use std::time::SystemTime;
 
 thread_local! {
     /// Where log entries go; `None` until [`start_logging`] is called.
     static OBSERVER: RefCell<Option<Box<dyn Write>>> = const { RefCell::new(None) };
+    /// The file the log goes to, when [`start_logging_to_file`] started it, for [`reopen_log`].
+    /// Weak: once another observer replaces the file's, there is nothing left to reopen.
+    static LOG_FILE: RefCell<Weak<LogFile>> = const { RefCell::new(Weak::new()) };
 }
 
 /// Starts logging to `out` (stdout, a file...): from now on [`msg`] and [`err`] write entries there.
@@ -24,6 +31,60 @@ thread_local! {
 pub fn start_logging(out: impl Write + 'static) {
     OBSERVER.with(|observer| *observer.borrow_mut() = Some(Box::new(out)));
     msg("Log opened.");
+}
+
+/// Starts logging to the file at `path`, appending to it (creating it if need be), as a daemon
+/// does with its log file.
+///
+/// The path is remembered, so that [`reopen_log`] can open it again after a log rotation moved the
+/// file away.
+pub fn start_logging_to_file(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_path_buf();
+    let file = open_log_file(&path)?;
+    let log = Rc::new(LogFile {
+        path,
+        file: RefCell::new(file),
+    });
+    LOG_FILE.with(|slot| *slot.borrow_mut() = Rc::downgrade(&log));
+    start_logging(SharedLogFile(log));
+    Ok(())
+}
+
+/// Opens the log file again by its path, and writes there from now on: what a daemon does on SIGHUP
+/// once logrotate has renamed its file (the old handle would go on writing to the renamed file).
+///
+/// Returns `Ok(false)` when the log does not go to a file started by [`start_logging_to_file`]. If
+/// the file cannot be opened, the log goes on into the old one and the error is returned.
+pub fn reopen_log() -> io::Result<bool> {
+    let Some(log) = LOG_FILE.with(|slot| slot.borrow().upgrade()) else {
+        return Ok(false);
+    };
+    let file = open_log_file(&log.path)?;
+    *log.file.borrow_mut() = file;
+    Ok(true)
+}
+
+/// A log file and the path it was opened by.
+struct LogFile {
+    path: PathBuf,
+    file: RefCell<File>,
+}
+
+/// The observer of a log file: writes to whichever file the path opened last.
+struct SharedLogFile(Rc<LogFile>);
+
+impl Write for SharedLogFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.file.borrow_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.file.borrow_mut().flush()
+    }
+}
+
+fn open_log_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
 }
 
 /// Stops logging; later entries are dropped again. Returns whether logging was on.
@@ -162,5 +223,35 @@ mod tests {
                 "[Poetry,0,127.0.0.1] sending 10 bytes",
             ]
         );
+    }
+
+    #[test]
+    fn a_log_file_can_be_reopened_after_it_was_moved_away() {
+        let dir = std::env::temp_dir().join(format!("common-log-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (path, moved) = (dir.join("server.log"), dir.join("server.log.1"));
+        assert!(
+            !reopen_log().unwrap(),
+            "nothing to reopen before a file is started"
+        );
+        start_logging_to_file(&path).unwrap();
+        msg("before the rotation");
+        std::fs::rename(&path, &moved).unwrap();
+        msg("still into the moved file");
+        assert!(reopen_log().unwrap());
+        msg("after the rotation");
+        assert!(stop_logging());
+        assert!(!reopen_log().unwrap(), "the file is no longer the observer");
+        let read = |path: &Path| without_timestamps(&std::fs::read(path).unwrap());
+        assert_eq!(
+            read(&moved),
+            [
+                "[-] Log opened.",
+                "[-] before the rotation",
+                "[-] still into the moved file"
+            ]
+        );
+        assert_eq!(read(&path), ["[-] after the rotation"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,735 @@
+//! poetryd, our `twistd`: tutorial Part 16, "Twisted Daemonologie", with the plugin of Fast Poetry
+//! 3.0 (`twisted/plugins/fastpoetry_plugin.py`) and a slow poetry plugin beside it.
+//!
+//! A production server should not live in a terminal: it runs as a daemon (no terminal, its own
+//! session, so that logging out does not stop it), writes a log file instead of printing, and
+//! records its process id in a file so that `kill $(cat poetryd.pid)` stops it cleanly. twistd does
+//! all that for any Twisted application; poetryd does it for the poetry services of this project.
+//!
+//! Each plugin only builds a tree of services (a service that holds the poem, and a `TcpServer`
+//! that listens with a factory using it), as a Twisted plugin's `makeService` does. poetryd puts
+//! that tree under an `Application`, becomes a daemon, starts the tree once the reactor runs, and
+//! on SIGTERM or SIGINT stops it again and logs how the shutdown went. SIGHUP reopens the log file,
+//! for logrotate.
+//!
+//! ```text
+//! cargo run --bin poetryd -- fastpoetry --port 10000 --poem poetry/ecstasy.txt   # returns at once
+//! nc localhost 10000; cat poetryd.log                                             # a request, logged
+//! kill $(cat poetryd.pid)                                                         # clean shutdown
+//! cargo run --bin poetryd -- --nodaemon slowpoetry --port 10001 --poem poetry/science.txt
+//! ```
+
+use std::any::type_name;
+use std::cell::{Cell, RefCell};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use common::cli::new_reactor;
+use common::cli::output::{plain_error, program_name, report_error};
+use common::cli::poem::{chunks, poetry_file};
+use common::cli::server::PacingOptions;
+use common::defer::{Deferred, Failure};
+use common::errln;
+use common::log;
+use common::protocol::{DisconnectReason, Factory, Protocol, TcpAddress, Transport};
+use common::reactor::{DelayedCall, Reactor};
+use common::service::{Application, MultiService, Service, ServiceState, TcpServer};
+use nix::errno::Errno;
+use nix::sys::signal::kill;
+use nix::unistd::{ForkResult, Pid};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Run a poetry service as a daemon, as twistd runs a Twisted plugin (tutorial Part 16).
+///
+/// poetryd detaches from the terminal, logs to a file and writes its process id to a pid file once
+/// the service listens; `kill $(cat poetryd.pid)` stops it cleanly. Its own options come before the
+/// plugin's name, the plugin's options after it. With no plugin, it lists the plugins.
+#[derive(Debug, Parser)]
+#[command(
+    name = "poetryd",
+    version,
+    subcommand_value_name = "PLUGIN",
+    subcommand_help_heading = "Plugins",
+    disable_help_subcommand = true,
+    after_help = "Examples:\n  poetryd fastpoetry --port 10000 --poem poetry/ecstasy.txt\n  \
+                  poetryd --nodaemon slowpoetry --port 10001 --poem poetry/science.txt --delay 0.5\n  \
+                  poetryd fastpoetry --help\nStop a daemon with: kill $(cat poetryd.pid)"
+)]
+struct Options {
+    /// Stay in the foreground, and log to stdout unless --logfile is given.
+    #[arg(short, long)]
+    nodaemon: bool,
+
+    /// Where the log goes: poetryd.log by default, stdout with --nodaemon; `-` is stdout.
+    #[arg(short, long, value_name = "FILE")]
+    logfile: Option<PathBuf>,
+
+    /// The file that holds the server's process id while it runs.
+    #[arg(long, value_name = "FILE", default_value = "poetryd.pid")]
+    pidfile: PathBuf,
+
+    #[command(subcommand)]
+    plugin: Option<Plugin>,
+}
+
+/// The plugins: each builds the service tree of one kind of poetry server from its options.
+#[derive(Debug, Subcommand)]
+enum Plugin {
+    /// A fast poetry service.
+    ///
+    /// Each client gets the whole poem as soon as it connects (Fast Poetry 3.0, the plugin of
+    /// Part 16).
+    Fastpoetry(fastpoetry::Options),
+    /// A slow poetry service.
+    ///
+    /// Each client gets the poem a few characters at a time, with a pause between sends, and all
+    /// clients are served at once (the reactor's slow server of Part 11, as a plugin).
+    Slowpoetry(slowpoetry::Options),
+}
+
+impl Plugin {
+    /// The plugin's name, which is also the application's.
+    fn tapname(&self) -> &'static str {
+        match self {
+            Plugin::Fastpoetry(_) => "fastpoetry",
+            Plugin::Slowpoetry(_) => "slowpoetry",
+        }
+    }
+
+    /// The top service of the plugin's tree: Twisted's `IServiceMaker.makeService`.
+    fn make_service(&self, reactor: &Reactor) -> MultiService {
+        match self {
+            Plugin::Fastpoetry(options) => fastpoetry::make_service(options, reactor),
+            Plugin::Slowpoetry(options) => slowpoetry::make_service(options, reactor),
+        }
+    }
+}
+
+/// The options both plugins share: where to listen and what to serve.
+#[derive(Debug, Args)]
+struct ListenOptions {
+    /// The port number to listen on (0: any free port; the log says which).
+    #[arg(short, long, default_value_t = 10000)]
+    port: u16,
+
+    /// The interface to listen on.
+    #[arg(long, default_value = "localhost")]
+    iface: String,
+
+    /// The file containing the poem.
+    #[arg(long, value_name = "FILE", value_parser = poetry_file)]
+    poem: PathBuf,
+}
+
+/// The service that holds the poem: it loads the file when started, and any protocol (TCP here,
+/// why not UDP tomorrow) asks it for the poem. It knows nothing about connections.
+struct PoetryService {
+    state: ServiceState,
+    path: PathBuf,
+    poem: RefCell<Option<Rc<[u8]>>>,
+}
+
+impl PoetryService {
+    fn new(path: &Path) -> PoetryService {
+        PoetryService {
+            state: ServiceState::default(),
+            path: path.to_path_buf(),
+            poem: RefCell::new(None),
+        }
+    }
+
+    /// The poem, once the service has started.
+    fn poem(&self) -> Option<Rc<[u8]>> {
+        self.poem.borrow().clone()
+    }
+}
+
+impl Service for PoetryService {
+    fn state(&self) -> &ServiceState {
+        &self.state
+    }
+
+    fn start_service(&self) -> Result<(), Failure> {
+        let poem = fs::read(&self.path).map_err(|error| {
+            Failure::exception(format!(
+                "cannot read {}: {}",
+                self.path.display(),
+                plain_error(&error)
+            ))
+        })?;
+        *self.poem.borrow_mut() = Some(poem.into());
+        self.state.set_running(true);
+        log::msg(format!("loaded a poem from: {}", self.path.display()));
+        Ok(())
+    }
+}
+
+/// A factory's log prefix, as Twisted qualifies a class: `poetryd.fastpoetry.PoetryFactory`.
+fn log_system<T>() -> String {
+    type_name::<T>().replace("::", ".")
+}
+
+/// Fast Poetry 3.0: the whole poem at once to every client, as the twistd plugin of Part 16.
+mod fastpoetry {
+    use super::*;
+
+    #[derive(Debug, Args)]
+    pub struct Options {
+        #[command(flatten)]
+        listen: ListenOptions,
+    }
+
+    /// The tree of Figure 34, without the Application that poetryd adds on top.
+    pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
+        let top_service = MultiService::new();
+        let poetry_service = Rc::new(PoetryService::new(&options.listen.poem));
+        let factory = Rc::new(PoetryFactory {
+            service: Rc::clone(&poetry_service),
+        });
+        let tcp_service =
+            TcpServer::new(reactor, options.listen.port, factory, &options.listen.iface);
+        for service in [poetry_service as Rc<dyn Service>, Rc::new(tcp_service)] {
+            // Unnamed services never clash, so adding them cannot fail.
+            let _ = top_service.add_service(service);
+        }
+        top_service
+    }
+
+    struct PoetryProtocol {
+        service: Rc<PoetryService>,
+    }
+
+    impl Protocol for PoetryProtocol {
+        fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+            if let Some(poem) = self.service.poem() {
+                log::msg_from(
+                    &log_system::<PoetryFactory>(),
+                    format!(
+                        "sending {} bytes of poetry to {}",
+                        poem.len(),
+                        TcpAddress(transport.get_peer())
+                    ),
+                );
+                transport.write(&poem);
+            }
+            transport.lose_connection();
+        }
+    }
+
+    /// The factory finds the poem on the service, not on itself.
+    struct PoetryFactory {
+        service: Rc<PoetryService>,
+    }
+
+    impl Factory for PoetryFactory {
+        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+            Some(Box::new(PoetryProtocol {
+                service: Rc::clone(&self.service),
+            }))
+        }
+    }
+}
+
+/// The reactor's slow server (Part 11, exercise 3) as a plugin: every client at once, each paced by
+/// one timed call of the reactor.
+mod slowpoetry {
+    use super::*;
+
+    #[derive(Debug, Args)]
+    pub struct Options {
+        #[command(flatten)]
+        listen: ListenOptions,
+
+        #[command(flatten)]
+        pacing: PacingOptions,
+    }
+
+    pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
+        let top_service = MultiService::new();
+        let poetry_service = Rc::new(PoetryService::new(&options.listen.poem));
+        let factory = Rc::new(SlowPoetryFactory {
+            reactor: reactor.clone(),
+            service: Rc::clone(&poetry_service),
+            chars_per_chunk: options.pacing.chars_per_chunk(),
+            delay: options.pacing.delay,
+        });
+        let tcp_service =
+            TcpServer::new(reactor, options.listen.port, factory, &options.listen.iface);
+        for service in [poetry_service as Rc<dyn Service>, Rc::new(tcp_service)] {
+            let _ = top_service.add_service(service);
+        }
+        top_service
+    }
+
+    /// One client: the timed call that sends its next chunk, and how far it has got.
+    struct SlowPoetryProtocol {
+        reactor: Reactor,
+        poem: Rc<[u8]>,
+        chars_per_chunk: usize,
+        delay: Duration,
+        peer: SocketAddr,
+        pacer: Option<DelayedCall>,
+        sent: Rc<Cell<usize>>,
+        /// Set while the transport's buffer is full (the client does not read): sends are skipped.
+        paused: Rc<Cell<bool>>,
+    }
+
+    impl Protocol for SlowPoetryProtocol {
+        fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+            log::msg_from(
+                &log_system::<SlowPoetryFactory>(),
+                format!(
+                    "sending {} bytes of poetry to {}",
+                    self.poem.len(),
+                    TcpAddress(self.peer)
+                ),
+            );
+            let (poem, sent, paused) = (
+                Rc::clone(&self.poem),
+                Rc::clone(&self.sent),
+                Rc::clone(&self.paused),
+            );
+            let (chars, delay) = (self.chars_per_chunk, self.delay);
+            // The first chunk goes at once; each call re-arms itself for `delay` later, and the
+            // call after the last chunk closes the connection.
+            self.pacer = Some(self.reactor.call_repeatedly(Duration::ZERO, move || {
+                if paused.get() {
+                    return Some(delay);
+                }
+                match chunks(&poem[sent.get()..], chars).next() {
+                    Some(chunk) => {
+                        transport.write(chunk);
+                        sent.set(sent.get() + chunk.len());
+                        Some(delay)
+                    }
+                    None => {
+                        transport.lose_connection();
+                        None
+                    }
+                }
+            }));
+        }
+
+        fn connection_lost(&mut self, reason: &DisconnectReason) {
+            // Still pacing means the client left before the end of the poem.
+            if let Some(pacer) = self.pacer.take()
+                && pacer.active()
+            {
+                let _ = pacer.cancel();
+                log::msg_from(
+                    &log_system::<SlowPoetryFactory>(),
+                    format!(
+                        "{} went away after {} of {} bytes: {reason}",
+                        TcpAddress(self.peer),
+                        self.sent.get(),
+                        self.poem.len()
+                    ),
+                );
+            }
+        }
+
+        fn pause_producing(&mut self) {
+            self.paused.set(true);
+        }
+
+        fn resume_producing(&mut self) {
+            self.paused.set(false);
+        }
+    }
+
+    struct SlowPoetryFactory {
+        reactor: Reactor,
+        service: Rc<PoetryService>,
+        chars_per_chunk: usize,
+        delay: Duration,
+    }
+
+    impl Factory for SlowPoetryFactory {
+        fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+            // Before the service has loaded the poem there is nothing to serve: refuse.
+            let poem = self.service.poem()?;
+            Some(Box::new(SlowPoetryProtocol {
+                reactor: self.reactor.clone(),
+                poem,
+                chars_per_chunk: self.chars_per_chunk,
+                delay: self.delay,
+                peer,
+                pacer: None,
+                sent: Rc::new(Cell::new(0)),
+                paused: Rc::new(Cell::new(false)),
+            }))
+        }
+    }
+}
+
+/// The pid file: the daemon's process id, for `kill $(cat poetryd.pid)`, and a lock against a
+/// second daemon in the same place.
+struct PidFile {
+    path: PathBuf,
+}
+
+impl PidFile {
+    /// The line for a pid file that names a running process.
+    fn another_is_running(&self, pid: i32) -> String {
+        format!(
+            "Another poetryd is running, PID {pid} (from {}).",
+            self.path.display()
+        )
+    }
+
+    /// Checks, before starting, that no other poetryd uses the pid file. A file left by a process
+    /// that no longer runs is removed, and its pid returned so that the log can say so. `Err` is
+    /// the line to print when poetryd must not start.
+    fn clear_stale(&self) -> Result<Option<i32>, String> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(self.error_line("cannot read", &error)),
+        };
+        let pid = match text.trim().parse::<i32>() {
+            Ok(pid) if pid > 0 => pid,
+            _ => {
+                return Err(format!(
+                    "{}: error: {} does not hold a process id; remove it if no poetryd uses it",
+                    program_name(),
+                    self.path.display()
+                ));
+            }
+        };
+        // Signal 0 only asks whether the process exists; EPERM means it does, as another user's.
+        let alive = pid != std::process::id() as i32
+            && !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH));
+        if alive {
+            return Err(self.another_is_running(pid));
+        }
+        fs::remove_file(&self.path).map_err(|error| self.error_line("cannot remove", &error))?;
+        Ok(Some(pid))
+    }
+
+    /// Writes our pid. The file is created only if it does not exist, so that of two daemons
+    /// started at the same moment, one starts and the other is told about it.
+    fn write(&self) -> Result<(), String> {
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.path);
+        let mut file = match created {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                let holder = fs::read_to_string(&self.path).unwrap_or_default();
+                return Err(match holder.trim().parse() {
+                    Ok(pid) => self.another_is_running(pid),
+                    Err(_) => self.error_line("cannot create", &error),
+                });
+            }
+            Err(error) => return Err(self.error_line("cannot create", &error)),
+        };
+        writeln!(file, "{}", std::process::id())
+            .map_err(|error| self.error_line("cannot write", &error))
+    }
+
+    /// Removes the pid file, if it is still ours.
+    fn remove(&self) {
+        let ours = fs::read_to_string(&self.path)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+
+    fn error_line(&self, what: &str, error: &io::Error) -> String {
+        format!(
+            "{}: error: {what} the pid file {}: {}",
+            program_name(),
+            self.path.display(),
+            plain_error(error)
+        )
+    }
+}
+
+/// How the daemon tells the process that started it whether it is up: a line through a pipe,
+/// which that process waits for before it exits (0 once the server listens, 1 and the error line
+/// if it could not start). In the foreground there is only the terminal to tell.
+struct StartReport(Option<File>);
+
+/// What the daemon writes into the pipe when it is up.
+const READY: &str = "ready";
+
+impl StartReport {
+    fn ready(self) {
+        if let Some(mut pipe) = self.0 {
+            let _ = writeln!(pipe, "{READY}");
+        }
+    }
+
+    fn failed(self, line: &str) {
+        match self.0 {
+            Some(mut pipe) => {
+                let _ = writeln!(pipe, "{line}");
+            }
+            None => errln!("{line}"),
+        }
+    }
+}
+
+/// Which process `daemonize` returned in.
+enum Forked {
+    /// A process with nothing left to do but exit with this status: the one started from the
+    /// terminal, once the daemon has reported, or a child that could not become a daemon.
+    Exit(ExitCode),
+    /// The daemon, with the pipe to report its start through.
+    Daemon(StartReport),
+}
+
+/// Becomes a daemon: forks, and the child starts a session of its own (no controlling terminal)
+/// and points stdin, stdout and stderr at /dev/null. The parent waits for the child's report.
+///
+/// This must run before the reactor exists: a tokio runtime (its threads, its signal handling) does
+/// not survive a fork.
+fn daemonize() -> Result<Forked, String> {
+    let (read_end, write_end) =
+        nix::unistd::pipe().map_err(|error| failed_to("make a pipe", error))?;
+    // SAFETY: the process has a single thread here (nothing has started a thread or a runtime
+    // yet), so the child is a complete copy of it and may go on running Rust code.
+    match unsafe { nix::unistd::fork() }.map_err(|error| failed_to("fork", error))? {
+        ForkResult::Parent { .. } => {
+            drop(write_end);
+            Ok(Forked::Exit(wait_for_daemon(read_end)))
+        }
+        ForkResult::Child => {
+            drop(read_end);
+            let report = StartReport(Some(File::from(write_end)));
+            match detach() {
+                Ok(()) => Ok(Forked::Daemon(report)),
+                Err(error) => {
+                    report.failed(&format!("{}: error: {error}", program_name()));
+                    Ok(Forked::Exit(ExitCode::FAILURE))
+                }
+            }
+        }
+    }
+}
+
+/// In the child: a session of its own, and the standard streams on /dev/null.
+fn detach() -> Result<(), String> {
+    nix::unistd::setsid().map_err(|error| failed_to("start a session", error))?;
+    let null = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|error| format!("cannot open /dev/null: {}", plain_error(&error)))?;
+    nix::unistd::dup2_stdin(&null)
+        .and_then(|()| nix::unistd::dup2_stdout(&null))
+        .and_then(|()| nix::unistd::dup2_stderr(&null))
+        .map_err(|error| failed_to("detach from the terminal", error))
+}
+
+fn failed_to(what: &str, error: Errno) -> String {
+    format!("cannot {what}: {}", error.desc())
+}
+
+/// In the starting process: waits for the daemon's report and returns the exit status it means.
+fn wait_for_daemon(pipe: OwnedFd) -> ExitCode {
+    let mut report = String::new();
+    let _ = File::from(pipe).read_to_string(&mut report);
+    match report.trim_end() {
+        READY => ExitCode::SUCCESS,
+        "" => {
+            report_error("the daemon ended before it was ready; see its log file");
+            ExitCode::FAILURE
+        }
+        line => {
+            errln!("{line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Sends the log where the options say: a file (the daemon's default), or stdout.
+fn start_logging(options: &Options) -> io::Result<()> {
+    let file = match &options.logfile {
+        Some(path) if path.as_os_str() != "-" => Some(path.clone()),
+        Some(_) => None,
+        None if options.nodaemon => None,
+        None => Some(PathBuf::from("poetryd.log")),
+    };
+    match file {
+        Some(path) => log::start_logging_to_file(&path).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!(
+                    "cannot open the log file {}: {}",
+                    path.display(),
+                    plain_error(&error)
+                ),
+            )
+        }),
+        None => {
+            log::start_logging(io::stdout());
+            Ok(())
+        }
+    }
+}
+
+/// Watches the signals that matter to a daemon, as a task of the reactor: SIGHUP reopens the log
+/// file (logrotate has moved it away) and the server goes on; SIGINT and SIGTERM stop the
+/// application and then the loop.
+///
+/// The reactor stops its loop on SIGINT and SIGTERM by itself; both it and this task are woken by
+/// the same signal and run in the same turn of the loop, so the application is stopped before
+/// `run` returns.
+fn watch_signals(reactor: &Reactor, application: Rc<Application>) {
+    let reactor = reactor.clone();
+    let watching = Deferred::from_future(async move {
+        let listen = |kind| signal(kind).map_err(Failure::new);
+        let (mut hangup, mut interrupt, mut terminate) = (
+            listen(SignalKind::hangup())?,
+            listen(SignalKind::interrupt())?,
+            listen(SignalKind::terminate())?,
+        );
+        let name = loop {
+            tokio::select! {
+                _ = hangup.recv() => reopen_log(),
+                _ = interrupt.recv() => break "SIGINT",
+                _ = terminate.recv() => break "SIGTERM",
+            }
+        };
+        log::msg(format!("Received {name}, shutting down."));
+        let stopped = application.stop_service().await;
+        let _ = reactor.stop();
+        stopped
+    });
+    watching.add_errback(|failure| {
+        log::err(failure.report());
+        Ok(())
+    });
+}
+
+fn reopen_log() {
+    match log::reopen_log() {
+        Ok(true) => log::msg("Received SIGHUP, reopened the log file."),
+        Ok(false) => {
+            log::msg("Received SIGHUP; the log is not a file, there is nothing to reopen.")
+        }
+        Err(error) => log::msg(format!(
+            "Received SIGHUP, but cannot reopen the log file: {}",
+            plain_error(&error)
+        )),
+    }
+}
+
+/// The daemon's life, from the startup lines to `Server Shut Down.`: start the application once
+/// the reactor runs, write the pid file, tell the starting process, run until a signal, stop.
+fn serve(plugin: &Plugin, pid_file: &PidFile, stale: Option<i32>, report: StartReport) -> ExitCode {
+    log::msg(format!(
+        "poetryd {} (pid {}) starting up.",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    ));
+    log::msg(format!("reactor class: {}.", type_name::<Reactor>()));
+    if let Some(pid) = stale {
+        log::msg(format!(
+            "Removed the stale pid file {} (PID {pid} is not running).",
+            pid_file.path.display()
+        ));
+    }
+    let reactor = match new_reactor() {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            log::msg(&error);
+            report.failed(&format!("{}: error: {error}", program_name()));
+            return ExitCode::FAILURE;
+        }
+    };
+    let application = Rc::new(Application::new(plugin.tapname()));
+    // A new application has no services, so this cannot clash.
+    let _ = application.add_service(Rc::new(plugin.make_service(&reactor)));
+
+    let started = Rc::new(Cell::new(false));
+    let (handle, app, ok) = (
+        reactor.clone(),
+        Rc::clone(&application),
+        Rc::clone(&started),
+    );
+    let pid_path = pid_file.path.clone();
+    reactor.call_when_running(move || {
+        // Signals first: a SIGHUP that arrives once we have said we are up must not kill us.
+        watch_signals(&handle, Rc::clone(&app));
+        let outcome = app
+            .start()
+            .map_err(|failure| format!("{}: error: {}", program_name(), failure.error()))
+            .and_then(|()| PidFile { path: pid_path }.write());
+        match outcome {
+            Ok(()) => {
+                ok.set(true);
+                report.ready();
+            }
+            Err(line) => {
+                log::msg(&line);
+                report.failed(&line);
+                let _ = app.stop_service();
+                let _ = handle.stop();
+            }
+        }
+    });
+    let _ = reactor.run();
+    if application.running() {
+        // The loop ended without the signal task (something else stopped it): stop the services
+        // now. Ports close at once; a service that needs the loop to stop cannot be waited for.
+        let _ = application.stop_service();
+    }
+    log::msg("Main loop terminated.");
+    if started.get() {
+        pid_file.remove();
+    }
+    log::msg("Server Shut Down.");
+    if started.get() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    let Some(plugin) = &options.plugin else {
+        // twistd with no plugin lists them; so does our help.
+        let _ = Options::command().print_long_help();
+        return ExitCode::SUCCESS;
+    };
+    // Everything that can be refused is checked here, in the terminal, before forking.
+    let pid_file = PidFile {
+        path: options.pidfile.clone(),
+    };
+    let stale = match pid_file.clear_stale() {
+        Ok(stale) => stale,
+        Err(line) => {
+            errln!("{line}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = start_logging(&options) {
+        report_error(error);
+        return ExitCode::FAILURE;
+    }
+    let report = if options.nodaemon {
+        StartReport(None)
+    } else {
+        match daemonize() {
+            Ok(Forked::Exit(status)) => return status,
+            Ok(Forked::Daemon(report)) => report,
+            Err(error) => {
+                report_error(error);
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    serve(plugin, &pid_file, stale, report)
+}
