@@ -27,6 +27,10 @@ struct Options {
     /// How many times to run each workload; the best round is reported.
     #[arg(long, default_value_t = 5)]
     rounds: u32,
+
+    /// Run only workload a or b (to profile one of them).
+    #[arg(long, value_parser = ["a", "b"])]
+    only: Option<String>,
 }
 
 const CALLBACKS: usize = 10;

@@ -61,6 +61,12 @@ pub(crate) enum CancelMode {
     LeaveToOwner,
 }
 
+/// Where a Deferred was made and first fired, kept in debug mode for `AlreadyCalledError`.
+struct DebugInfo {
+    created_at: String,
+    first_fired_at: Option<String>,
+}
+
 pub(crate) struct Core {
     /// The stages not run yet start at `next`: a queue in a `Vec`, reset to empty (keeping its
     /// room) whenever it has been run through.
@@ -83,9 +89,9 @@ pub(crate) struct Core {
     pub(crate) head: TypeId,
     pub(crate) tail: TypeId,
     pub(crate) tail_name: &'static str,
-    /// In debug mode: where the Deferred was made and first fired.
-    pub(crate) created_at: Option<String>,
-    first_fired_at: Option<String>,
+    /// In debug mode only: where the Deferred was made and first fired (boxed, so that a
+    /// Deferred outside debug mode stays small).
+    debug: Option<Box<DebugInfo>>,
 }
 
 impl Core {
@@ -104,8 +110,12 @@ impl Core {
             head,
             tail: head,
             tail_name: head_name,
-            created_at,
-            first_fired_at: None,
+            debug: created_at.map(|created_at| {
+                Box::new(DebugInfo {
+                    created_at,
+                    first_fired_at: None,
+                })
+            }),
         }))
     }
 
@@ -126,7 +136,24 @@ impl Core {
         }
     }
 
+    /// Adds a stage to the chain; returns whether the Deferred has fired (so the stage must run
+    /// now).
+    #[inline]
+    pub(crate) fn push_link(
+        &mut self,
+        callback: Option<Callback>,
+        errback: Option<Errback>,
+    ) -> bool {
+        if self.links.capacity() == 0 {
+            // Most chains have a few stages: room for eight at once saves growing twice.
+            self.links.reserve_exact(8);
+        }
+        self.links.push(Link::Pair(callback, errback));
+        self.called
+    }
+
     /// Takes the next stage to run, if any.
+    #[inline]
     fn next_link(&mut self) -> Option<Link> {
         if self.next == self.links.len() {
             self.links.clear();
@@ -140,22 +167,6 @@ impl Core {
 
     pub(crate) fn set_canceller(&mut self, canceller: Canceller) {
         self.canceller = Some(canceller);
-    }
-}
-
-/// Adds a stage to the chain, and runs it at once if the Deferred has already fired.
-pub(crate) fn add_link(shared: &Shared, callback: Option<Callback>, errback: Option<Errback>) {
-    let called = {
-        let mut core = shared.borrow_mut();
-        if core.links.capacity() == 0 {
-            // Most chains have a few stages: room for eight at once saves growing twice.
-            core.links.reserve_exact(8);
-        }
-        core.links.push(Link::Pair(callback, errback));
-        core.called
-    };
-    if called {
-        run_callbacks(shared);
     }
 }
 
@@ -173,13 +184,18 @@ pub(crate) fn fire(
                 core.suppress_already_called = false;
                 return Ok(());
             }
-            return Err(AlreadyCalledError::new(
-                core.created_at.clone(),
-                core.first_fired_at.clone(),
-            ));
+            return Err(match &core.debug {
+                Some(debug) => AlreadyCalledError::new(
+                    Some(debug.created_at.clone()),
+                    debug.first_fired_at.clone(),
+                ),
+                None => AlreadyCalledError::new(None, None),
+            });
         }
         core.called = true;
-        core.first_fired_at = invoked_at;
+        if let Some(debug) = core.debug.as_mut() {
+            debug.first_fired_at = invoked_at;
+        }
         core.result = Some(outcome);
         core.waiting_on = None;
         // Fired: the canceller is no use any more, and may hold things worth freeing.
@@ -247,54 +263,78 @@ pub(crate) fn run_callbacks(start: &Shared) {
         return;
     }
     let quiet = guard::QuietPanics::begin();
-    // The Deferred being run, and below it those whose runs it interrupted to resume an outer
-    // Deferred that was waiting (Twisted's `chain` list, minus the allocation when nothing waits).
-    let mut current = Rc::clone(start);
-    let mut interrupted: Vec<Shared> = Vec::new();
-    loop {
-        if current.borrow().paused > 0 {
-            return;
-        }
-        let mut finished = true;
-        current.borrow_mut().waiting_on = None;
+    let mut run = Run {
+        current: Rc::clone(start),
+        interrupted: Vec::new(),
+    };
+    // One guard around the whole run rather than one per callback: a panic in a callback comes
+    // back here, becomes that stage's failure, as an exception in a Twisted callback does, and the
+    // run goes on from the same place.
+    while let Err((message, location)) = guard::catch_quietly(&quiet, || run.go()) {
+        let mut core = run.current.borrow_mut();
+        core.running = false;
+        core.result = Some(Outcome::Failure(Failure::from_panic(message, location)));
+    }
+}
+
+/// Where a run of callbacks is.
+struct Run {
+    /// The Deferred being run.
+    current: Shared,
+    /// Below it, those whose runs it interrupted to resume an outer Deferred that was waiting
+    /// (Twisted's `chain` list, minus the allocation when nothing waits).
+    interrupted: Vec<Shared>,
+}
+
+impl Run {
+    /// Runs callbacks until every Deferred of the run is done or paused.
+    fn go(&mut self) {
         loop {
-            let (link, result) = {
-                let mut core = current.borrow_mut();
-                match core.next_link() {
-                    None => break,
-                    Some(Link::Pair(callback, errback)) => {
-                        // Take the result now, in the same borrow, and mark the Deferred busy.
-                        core.running = true;
-                        let result = core.result.take();
-                        (Link::Pair(callback, errback), result)
+            if self.current.borrow().paused > 0 {
+                return;
+            }
+            let mut finished = true;
+            self.current.borrow_mut().waiting_on = None;
+            loop {
+                let (link, result) = {
+                    let mut core = self.current.borrow_mut();
+                    match core.next_link() {
+                        None => break,
+                        Some(Link::Pair(callback, errback)) => {
+                            // Take the result now, in the same borrow, and mark the Deferred busy.
+                            core.running = true;
+                            let result = core.result.take();
+                            (Link::Pair(callback, errback), result)
+                        }
+                        Some(continuation) => (continuation, None),
                     }
-                    Some(continuation) => (continuation, None),
-                }
-            };
-            match link {
-                Link::Continue(outer) => {
-                    // Hand our result to the Deferred that waited for it, and carry on with it.
-                    let result = hand_on(&current);
-                    {
-                        let mut waiting = outer.borrow_mut();
-                        waiting.result = result;
-                        waiting.paused -= 1;
-                    }
-                    interrupted.push(std::mem::replace(&mut current, outer));
-                    finished = false;
-                    break;
-                }
-                Link::Pair(callback, errback) => {
-                    if !run_link(&current, result, callback, errback, &quiet) {
+                };
+                match link {
+                    Link::Continue(outer) => {
+                        // Hand our result to the Deferred that waited for it, and carry on with it.
+                        let result = hand_on(&self.current);
+                        {
+                            let mut waiting = outer.borrow_mut();
+                            waiting.result = result;
+                            waiting.paused -= 1;
+                        }
+                        let resumed = std::mem::replace(&mut self.current, outer);
+                        self.interrupted.push(resumed);
+                        finished = false;
                         break;
+                    }
+                    Link::Pair(callback, errback) => {
+                        if !run_link(&self.current, result, callback, errback) {
+                            break;
+                        }
                     }
                 }
             }
-        }
-        if finished {
-            match interrupted.pop() {
-                Some(resumed) => current = resumed,
-                None => return,
+            if finished {
+                match self.interrupted.pop() {
+                    Some(resumed) => self.current = resumed,
+                    None => return,
+                }
             }
         }
     }
@@ -307,7 +347,6 @@ fn run_link(
     result: Option<Outcome>,
     callback: Option<Callback>,
     errback: Option<Errback>,
-    quiet: &guard::QuietPanics,
 ) -> bool {
     let Some(result) = result else {
         current.borrow_mut().running = false;
@@ -319,11 +358,11 @@ fn run_link(
     };
     let step = match result {
         Outcome::Value(value) => match callback {
-            Some(callback) => call(quiet, || callback(value)),
+            Some(callback) => callback(value),
             None => Step::Value(value),
         },
         Outcome::Failure(failure) => match errback {
-            Some(errback) => call(quiet, || errback(failure)),
+            Some(errback) => errback(failure),
             None => Step::Failure(failure),
         },
     };
@@ -379,12 +418,6 @@ fn hand_on(shared: &Shared) -> Option<Outcome> {
     core.tail = TypeId::of::<()>();
     core.tail_name = "()";
     core.result.replace(Outcome::Value(Box::new(())))
-}
-
-/// Calls one callback; a panic becomes a failure, as an exception raised in a Twisted callback does.
-fn call(quiet: &guard::QuietPanics, callback: impl FnOnce() -> Step) -> Step {
-    guard::catch_quietly(quiet, callback)
-        .unwrap_or_else(|(message, location)| Step::Failure(Failure::from_panic(message, location)))
 }
 
 impl Drop for Core {

@@ -298,7 +298,7 @@ impl<T: 'static> Deferred<T> {
         callback: Option<self::core::Callback>,
         errback: Option<self::core::Errback>,
     ) -> Deferred<U> {
-        {
+        let called = {
             let mut core = self.core.borrow_mut();
             assert!(
                 core.tail == TypeId::of::<T>(),
@@ -309,8 +309,12 @@ impl<T: 'static> Deferred<T> {
             );
             core.tail = TypeId::of::<U>();
             core.tail_name = type_name::<U>();
+            core.push_link(callback, errback)
+        };
+        if called {
+            // Fired already: the new stage runs now, as in Twisted.
+            self::core::run_callbacks(&self.core);
         }
-        self::core::add_link(&self.core, callback, errback);
         Deferred::from_core(Rc::clone(&self.core))
     }
 
