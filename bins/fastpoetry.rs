@@ -73,11 +73,17 @@ fn main() -> ExitCode {
             }
         };
     let factory = Rc::new(PoetryFactory { poem });
-    listen_and_run(&reactor, &options.serve, factory, |port| {
-        format!(
-            "Serving {} on {}.",
-            options.serve.poem.display(),
-            TcpAddress(port.get_host())
-        )
-    })
+    listen_and_run(
+        &reactor,
+        options.serve.port,
+        &options.serve.iface,
+        factory,
+        |port| {
+            format!(
+                "Serving {} on {}.",
+                options.serve.poem.display(),
+                TcpAddress(port.get_host())
+            )
+        },
+    )
 }

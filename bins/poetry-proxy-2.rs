@@ -30,6 +30,7 @@ use clap::Parser;
 use common::cli::address::{PythonPeer, ServerAddress};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::server::listen_and_run;
 use common::defer::{Deferred, Failure, succeed};
 use common::protocol::{
     ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
@@ -324,19 +325,11 @@ fn main() -> ExitCode {
         cache: RefCell::new(Cache::Empty),
     });
     let factory = Rc::new(PoetryProxyFactory { service });
-    match reactor.listen_tcp(options.port, factory, &options.iface) {
-        Ok(port) => {
-            outln!(
-                "Proxying {} on {}.",
-                python_tuple(&options.server),
-                TcpAddress(port.get_host())
-            );
-            let _ = reactor.run();
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            report_error(error);
-            ExitCode::FAILURE
-        }
-    }
+    listen_and_run(&reactor, options.port, &options.iface, factory, |port| {
+        format!(
+            "Proxying {} on {}.",
+            python_tuple(&options.server),
+            TcpAddress(port.get_host())
+        )
+    })
 }

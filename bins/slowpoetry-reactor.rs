@@ -162,11 +162,17 @@ fn main() -> ExitCode {
             quiet: options.quiet,
         }),
     });
-    listen_and_run(&reactor, &options.serve, factory, |port| {
-        format!(
-            "Serving {} on port {}.",
-            options.serve.poem.display(),
-            port.get_host().port()
-        )
-    })
+    listen_and_run(
+        &reactor,
+        options.serve.port,
+        &options.serve.iface,
+        factory,
+        |port| {
+            format!(
+                "Serving {} on port {}.",
+                options.serve.poem.display(),
+                port.get_host().port()
+            )
+        },
+    )
 }

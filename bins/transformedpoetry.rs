@@ -30,9 +30,10 @@ use clap::Parser;
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::server::listen_and_run;
+use common::errln;
 use common::protocol::{Factory, Protocol, TcpAddress};
 use common::reactor::Reactor;
-use common::{errln, outln};
 
 /// Transform poems sent as netstrings (tutorial Part 12).
 ///
@@ -235,17 +236,9 @@ fn main() -> ExitCode {
         reactor: reactor.clone(),
         me: me.clone(),
     });
-    match reactor.listen_tcp(options.port, factory, &options.iface) {
-        Ok(port) => {
-            outln!("Serving transforms on {}.", TcpAddress(port.get_host()));
-            let _ = reactor.run();
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            report_error(error);
-            ExitCode::FAILURE
-        }
-    }
+    listen_and_run(&reactor, options.port, &options.iface, factory, |port| {
+        format!("Serving transforms on {}.", TcpAddress(port.get_host()))
+    })
 }
 
 #[cfg(test)]

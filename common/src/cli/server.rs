@@ -56,16 +56,17 @@ pub fn read_poem(serve: &ServeOptions) -> Result<Rc<[u8]>, String> {
         .map_err(|error| format!("cannot read {}: {error}", serve.poem.display()))
 }
 
-/// The end of every reactor-based server's `main`: listen where `serve` says with `factory`, print
+/// The end of every reactor-based server's `main`: listen on `port` of `iface` with `factory`, print
 /// the startup line that `announce` makes from the port (scripts read the port from it), and run
 /// until stopped. A port that cannot listen is one line on stderr and exit status 1.
 pub fn listen_and_run<F: Factory + 'static>(
     reactor: &Reactor,
-    serve: &ServeOptions,
+    port: u16,
+    iface: &str,
     factory: Rc<F>,
     announce: impl FnOnce(&ListeningPort) -> String,
 ) -> ExitCode {
-    match reactor.listen_tcp(serve.port, factory, &serve.iface) {
+    match reactor.listen_tcp(port, factory, iface) {
         Ok(port) => {
             crate::outln!("{}", announce(&port));
             let _ = reactor.run();
