@@ -1,5 +1,7 @@
 //! poetryd, our `twistd`: tutorial Part 16, "Twisted Daemonologie", with the plugin of Fast Poetry
-//! 3.0 (`twisted/plugins/fastpoetry_plugin.py`) and a slow poetry plugin beside it.
+//! 3.0 (`twisted/plugins/fastpoetry_plugin.py`) and, beside it, plugins for a slow poetry server,
+//! the transform server of Part 12 (`transformedpoetry`) and the caching proxy of Part 14
+//! (`poetry-proxy`).
 //!
 //! A production server should not live in a terminal: it runs as a daemon (no terminal, its own
 //! session, so that logging out does not stop it), writes a log file instead of printing, and
@@ -17,6 +19,8 @@
 //! nc localhost 10000; cat poetryd.log                                             # a request, logged
 //! kill $(cat poetryd.pid)                                                         # clean shutdown
 //! cargo run --bin poetryd -- --nodaemon slowpoetry --port 10001 --poem poetry/science.txt
+//! cargo run --bin poetryd -- --nodaemon --pidfile t.pid transformedpoetry --port 11000
+//! cargo run --bin poetryd -- --nodaemon --pidfile p.pid poetry-proxy --port 10002 --server 10000
 //! ```
 
 use std::any::type_name;
@@ -27,7 +31,7 @@ use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -60,6 +64,8 @@ use tokio::signal::unix::{SignalKind, signal};
     disable_help_subcommand = true,
     after_help = "Examples:\n  poetryd fastpoetry --port 10000 --poem poetry/ecstasy.txt\n  \
                   poetryd --nodaemon slowpoetry --port 10001 --poem poetry/science.txt --delay 0.5\n  \
+                  poetryd transformedpoetry --port 11000\n  \
+                  poetryd poetry-proxy --port 10002 --server 10000\n  \
                   poetryd fastpoetry --help\nStop a daemon with: kill $(cat poetryd.pid)"
 )]
 struct Options {
@@ -92,6 +98,19 @@ enum Plugin {
     /// Each client gets the poem a few characters at a time, with a pause between sends, and all
     /// clients are served at once (the reactor's slow server of Part 11, as a plugin).
     Slowpoetry(slowpoetry::Options),
+    /// A poetry transformation service.
+    ///
+    /// Each client sends one netstring, `<name>.<poem>`, and gets the poem back transformed, as
+    /// one netstring, before the server closes the connection (the transform server of Part 12,
+    /// as a plugin). Transforms: cummingsify (lower case), shout (upper case), reverse (the lines
+    /// in reverse order).
+    Transformedpoetry(transformedpoetry::Options),
+    /// A caching poetry proxy.
+    ///
+    /// The first client makes the proxy fetch the poem from the upstream server; clients arriving
+    /// meanwhile wait for that same download, and later ones get the cached copy (the proxy of
+    /// Part 14, as a plugin).
+    PoetryProxy(poetry_proxy::Options),
 }
 
 impl Plugin {
@@ -100,6 +119,8 @@ impl Plugin {
         match self {
             Plugin::Fastpoetry(_) => "fastpoetry",
             Plugin::Slowpoetry(_) => "slowpoetry",
+            Plugin::Transformedpoetry(_) => "transformedpoetry",
+            Plugin::PoetryProxy(_) => "poetry-proxy",
         }
     }
 
@@ -108,11 +129,13 @@ impl Plugin {
         match self {
             Plugin::Fastpoetry(options) => fastpoetry::make_service(options, reactor),
             Plugin::Slowpoetry(options) => slowpoetry::make_service(options, reactor),
+            Plugin::Transformedpoetry(options) => transformedpoetry::make_service(options, reactor),
+            Plugin::PoetryProxy(options) => poetry_proxy::make_service(options, reactor),
         }
     }
 }
 
-/// The options both plugins share: where to listen and what to serve.
+/// The options both poem-serving plugins share: where to listen and what to serve.
 #[derive(Debug, Args)]
 struct ListenOptions {
     /// The port number to listen on (0: any free port; the log says which).
@@ -364,6 +387,378 @@ mod slowpoetry {
                 pacer: None,
                 sent: Rc::new(Cell::new(0)),
                 paused: Rc::new(Cell::new(false)),
+            }))
+        }
+    }
+}
+
+/// The Poetry Transform Server of Part 12 as a plugin: netstring requests `name.poem`, one
+/// transformed poem back, then the close.
+mod transformedpoetry {
+    use super::*;
+    use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
+    use std::fmt;
+
+    #[derive(Debug, Args)]
+    pub struct Options {
+        /// The port number to listen on (0: any free port; the log says which).
+        #[arg(short, long, default_value_t = 11000)]
+        port: u16,
+
+        /// The interface to listen on.
+        #[arg(long, default_value = "localhost")]
+        iface: String,
+    }
+
+    pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
+        let top_service = MultiService::new();
+        let transform_service = Rc::new(TransformService::default());
+        let factory = Rc::new_cyclic(|me| TransformFactory {
+            service: Rc::clone(&transform_service),
+            reactor: reactor.clone(),
+            me: me.clone(),
+        });
+        let tcp_service = TcpServer::new(reactor, options.port, factory, &options.iface);
+        for service in [transform_service as Rc<dyn Service>, Rc::new(tcp_service)] {
+            let _ = top_service.add_service(service);
+        }
+        top_service
+    }
+
+    /// The transforms a client may ask for, by name. Nothing else can be reached through a
+    /// request.
+    /// A transform: the poem in, the transformed poem out.
+    type TransformFn = fn(&str) -> String;
+
+    const TRANSFORMS: [(&str, TransformFn); 3] = [
+        ("cummingsify", str::to_lowercase),
+        ("shout", str::to_uppercase),
+        ("reverse", reverse_lines),
+    ];
+
+    /// The poem's lines, last first; a final newline stays last.
+    fn reverse_lines(poem: &str) -> String {
+        let (body, newline) = match poem.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (poem, ""),
+        };
+        let mut lines: Vec<&str> = body.split('\n').collect();
+        lines.reverse();
+        lines.join("\n") + newline
+    }
+
+    /// Why a request was refused, as its log line ends.
+    #[derive(Debug, PartialEq)]
+    enum BadRequest {
+        Framing(String),
+        NotText,
+        NoName,
+        Unknown(String),
+    }
+
+    impl fmt::Display for BadRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                BadRequest::Framing(why) => write!(f, "not a netstring: {why}"),
+                BadRequest::NotText => f.write_str("the request is not UTF-8 text"),
+                BadRequest::NoName => f.write_str("no '.' after the transform's name"),
+                BadRequest::Unknown(name) => write!(f, "unknown transform '{name}'"),
+            }
+        }
+    }
+
+    /// The service: transforms text, and knows nothing of connections.
+    #[derive(Default)]
+    struct TransformService {
+        state: ServiceState,
+    }
+
+    impl TransformService {
+        /// The request `name.poem` answered: the transform's name and the transformed poem.
+        fn serve<'a>(&self, request: &'a [u8]) -> Result<(&'a str, usize, String), BadRequest> {
+            let text = std::str::from_utf8(request).map_err(|_| BadRequest::NotText)?;
+            let (name, poem) = text.split_once('.').ok_or(BadRequest::NoName)?;
+            let (_, transform) = TRANSFORMS
+                .iter()
+                .find(|(known, _)| *known == name)
+                .ok_or_else(|| BadRequest::Unknown(name.to_owned()))?;
+            Ok((name, poem.len(), transform(poem)))
+        }
+    }
+
+    impl Service for TransformService {
+        fn state(&self) -> &ServiceState {
+            &self.state
+        }
+    }
+
+    struct TransformProtocol {
+        factory: Rc<TransformFactory>,
+        peer: SocketAddr,
+        /// Whether the close has been scheduled already.
+        closing: bool,
+    }
+
+    impl TransformProtocol {
+        fn log(&self, message: String) {
+            log::msg_from(&log_system::<TransformFactory>(), message);
+        }
+
+        fn refuse(&self, why: &BadRequest) {
+            self.log(format!("bad request from {}: {why}", TcpAddress(self.peer)));
+        }
+    }
+
+    impl NetstringHandler for TransformProtocol {
+        fn string_received(&mut self, payload: &[u8], netstrings: &mut Netstrings) {
+            match self.factory.service.serve(payload) {
+                Ok((name, size, poem)) => {
+                    self.log(format!(
+                        "transformed {size} bytes with {name} for {}",
+                        TcpAddress(self.peer)
+                    ));
+                    netstrings.send_string(poem.as_bytes());
+                    // Requests that came in the same read are still to be delivered: close on the
+                    // reactor's next turn, once every one of them has its reply.
+                    if !self.closing {
+                        self.closing = true;
+                        let transport = Rc::clone(netstrings.transport());
+                        self.factory
+                            .reactor
+                            .call_later(Duration::ZERO, move || transport.lose_connection());
+                    }
+                }
+                Err(why) => {
+                    self.refuse(&why);
+                    netstrings.lose_connection();
+                }
+            }
+        }
+
+        fn bad_netstring(&mut self, why: &str) {
+            self.refuse(&BadRequest::Framing(why.to_owned()));
+        }
+    }
+
+    struct TransformFactory {
+        service: Rc<TransformService>,
+        reactor: Reactor,
+        me: Weak<TransformFactory>,
+    }
+
+    impl Factory for TransformFactory {
+        fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+            Some(Box::new(NetstringReceiver::new(TransformProtocol {
+                factory: self.me.upgrade()?,
+                peer,
+                closing: false,
+            })))
+        }
+    }
+}
+
+/// The caching Poetry Proxy of Part 14 as a plugin: the poem is fetched from the upstream server
+/// once, by one download shared by the clients that wait for it, and then served from the cache.
+mod poetry_proxy {
+    use super::*;
+    use common::cli::address::ServerAddress;
+    use common::protocol::{ClientFactory, ConnectError, Connector};
+
+    #[derive(Debug, Args)]
+    pub struct Options {
+        /// The port number to listen on (0: any free port; the log says which).
+        #[arg(short, long, default_value_t = 10000)]
+        port: u16,
+
+        /// The interface to listen on.
+        #[arg(long, default_value = "localhost")]
+        iface: String,
+
+        /// The poetry server whose poem to proxy, as [host:]port (a bare port is on 127.0.0.1).
+        #[arg(long, value_name = "[HOST:]PORT")]
+        server: ServerAddress,
+    }
+
+    pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
+        let top_service = MultiService::new();
+        let proxy_service = Rc::new(ProxyService {
+            state: ServiceState::default(),
+            reactor: reactor.clone(),
+            server: options.server.clone(),
+            cache: RefCell::new(Cache::Empty),
+        });
+        let factory = Rc::new(PoetryProxyFactory {
+            service: Rc::clone(&proxy_service),
+        });
+        let tcp_service = TcpServer::new(reactor, options.port, factory, &options.iface);
+        for service in [proxy_service as Rc<dyn Service>, Rc::new(tcp_service)] {
+            let _ = top_service.add_service(service);
+        }
+        top_service
+    }
+
+    /// How long connecting to the upstream server may take.
+    const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn log_line(message: impl AsRef<str>) {
+        log::msg_from(&log_system::<PoetryProxyFactory>(), message);
+    }
+
+    /// What the proxy has of the poem.
+    enum Cache {
+        /// Nothing: no client yet, or the last download failed.
+        Empty,
+        /// A download is under way; these clients wait for it.
+        Fetching(Vec<Rc<dyn Transport>>),
+        /// The whole poem.
+        Cached(Rc<[u8]>),
+    }
+
+    struct ProxyService {
+        state: ServiceState,
+        reactor: Reactor,
+        server: ServerAddress,
+        cache: RefCell<Cache>,
+    }
+
+    impl ProxyService {
+        /// Gives the poem to a new client: now if cached, else when the download ends.
+        fn serve(self: &Rc<Self>, client: Rc<dyn Transport>) {
+            let mut cache = self.cache.borrow_mut();
+            match &mut *cache {
+                Cache::Cached(poem) => {
+                    log_line("Using cached poem.");
+                    client.write(poem);
+                    client.lose_connection();
+                }
+                Cache::Fetching(waiting) => {
+                    log_line("Waiting for the poem being fetched.");
+                    waiting.push(client);
+                }
+                Cache::Empty => {
+                    *cache = Cache::Fetching(vec![client]);
+                    drop(cache);
+                    log_line("Fetching poem from server.");
+                    let download = Rc::new_cyclic(|me| Download {
+                        me: me.clone(),
+                        service: Rc::clone(self),
+                        reported: Cell::new(false),
+                    });
+                    self.reactor.connect_tcp(
+                        &self.server.host,
+                        self.server.port,
+                        download,
+                        CONNECT_TIMEOUT,
+                    );
+                }
+            }
+        }
+
+        /// The download's end: the poem is cached and sent, or every waiting client is closed.
+        fn downloaded(&self, outcome: Result<Rc<[u8]>, String>) {
+            let new_state = match &outcome {
+                Ok(poem) => Cache::Cached(Rc::clone(poem)),
+                Err(why) => {
+                    log_line(format!("Upstream {} failed: {why}", self.server));
+                    Cache::Empty
+                }
+            };
+            let waiting = match self.cache.replace(new_state) {
+                Cache::Fetching(waiting) => waiting,
+                _ => Vec::new(),
+            };
+            for client in waiting {
+                if let Ok(poem) = &outcome {
+                    client.write(poem);
+                }
+                client.lose_connection();
+            }
+        }
+    }
+
+    impl Service for ProxyService {
+        fn state(&self) -> &ServiceState {
+            &self.state
+        }
+    }
+
+    /// One download from the upstream server: the client factory, which reports once.
+    struct Download {
+        me: Weak<Download>,
+        service: Rc<ProxyService>,
+        reported: Cell<bool>,
+    }
+
+    impl Download {
+        fn report(&self, outcome: Result<Vec<u8>, String>) {
+            if self.reported.replace(true) {
+                return;
+            }
+            let outcome = outcome.and_then(|poem| {
+                if poem.is_empty() {
+                    Err("the server closed the connection without sending a poem".to_owned())
+                } else {
+                    Ok(Rc::from(poem))
+                }
+            });
+            self.service.downloaded(outcome);
+        }
+    }
+
+    impl Factory for Download {
+        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+            Some(Box::new(DownloadProtocol {
+                download: self.me.upgrade()?,
+                poem: Vec::new(),
+            }))
+        }
+    }
+
+    impl ClientFactory for Download {
+        fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
+            self.report(Err(reason.to_string()));
+        }
+    }
+
+    struct DownloadProtocol {
+        download: Rc<Download>,
+        poem: Vec<u8>,
+    }
+
+    impl Protocol for DownloadProtocol {
+        fn data_received(&mut self, data: &[u8]) {
+            self.poem.extend_from_slice(data);
+        }
+
+        fn connection_lost(&mut self, reason: &DisconnectReason) {
+            // Only a clean close ends a poem; anything else may have cut it short.
+            let outcome = if reason.is_clean() {
+                Ok(std::mem::take(&mut self.poem))
+            } else {
+                Err(reason.to_string())
+            };
+            self.download.report(outcome);
+        }
+    }
+
+    struct PoetryProxyProtocol {
+        service: Rc<ProxyService>,
+    }
+
+    impl Protocol for PoetryProxyProtocol {
+        fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+            self.service.serve(transport);
+        }
+    }
+
+    struct PoetryProxyFactory {
+        service: Rc<ProxyService>,
+    }
+
+    impl Factory for PoetryProxyFactory {
+        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+            Some(Box::new(PoetryProxyProtocol {
+                service: Rc::clone(&self.service),
             }))
         }
     }

@@ -1,5 +1,5 @@
-//! End-to-end tests of Part 16: `poetryd` (our twistd, with its fastpoetry and slowpoetry plugins)
-//! and `fastpoetry-2` (the tac-file stage).
+//! End-to-end tests of Part 16: `poetryd` (our twistd, with its fastpoetry, slowpoetry,
+//! transformedpoetry and poetry-proxy plugins) and `fastpoetry-2` (the tac-file stage).
 //!
 //! Each daemon runs in a temporary directory with its log and pid file there, on a free port that
 //! the test reads from the log. Every test stops its daemon, and a guard kills it if the test fails
@@ -8,7 +8,7 @@
 mod support;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -435,14 +435,16 @@ fn with_no_plugin_it_lists_the_plugins() {
     assert!(output.status.success());
     let out = lines(&output.stdout);
     assert!(out.contains(&"Plugins:".to_owned()), "{out:?}");
-    assert!(
-        out.iter()
-            .any(|line| line.trim() == "fastpoetry  A fast poetry service")
-    );
-    assert!(
-        out.iter()
-            .any(|line| line.trim() == "slowpoetry  A slow poetry service")
-    );
+    // The names are padded to the longest, so spaces are compared as one.
+    let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+    for plugin in [
+        "fastpoetry A fast poetry service",
+        "slowpoetry A slow poetry service",
+        "transformedpoetry A poetry transformation service",
+        "poetry-proxy A caching poetry proxy",
+    ] {
+        assert!(out.iter().any(|line| words(line) == plugin), "{out:?}");
+    }
 }
 
 /// A program running in the foreground, its stdout read line by line; killed when dropped.
@@ -672,4 +674,213 @@ fn fastpoetry_2_reports_a_port_in_use() {
             "fastpoetry-2: error: Couldn't listen on 127.0.0.1:{port}: Address already in use."
         )]
     );
+}
+
+/// Sends `request` and reads everything the server sends back before it closes the connection.
+fn ask(port: u16, request: &[u8]) -> Vec<u8> {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    socket.write_all(request).unwrap();
+    let mut received = Vec::new();
+    socket.read_to_end(&mut received).unwrap();
+    received
+}
+
+/// `IPv4Address(type='TCP', host='127.0.0.1', port=N)`: how the log names a local client.
+fn local_peer(line: &str) -> bool {
+    line.contains("IPv4Address(type='TCP', host='127.0.0.1', port=")
+}
+
+/// Waits until the daemon has logged more than `seen` lines, and returns the new ones.
+fn new_lines(daemon: &Daemon, seen: usize) -> Vec<String> {
+    wait_for("a new log line", || {
+        let log = daemon.log();
+        (log.len() > seen).then(|| log[seen..].to_vec())
+    })
+}
+
+#[test]
+fn the_transform_plugin_answers_a_netstring_and_logs_it() {
+    let mut daemon = Daemon::start(&["transformedpoetry", "--port", "0", "--iface", "127.0.0.1"]);
+    let log = daemon.log();
+    assert_eq!(
+        log[3],
+        format!("[-] TransformFactory starting on {}", daemon.port)
+    );
+    assert!(
+        is_factory_line(&log[4], "Starting", "TransformFactory"),
+        "{log:?}"
+    );
+    let seen = log.len();
+
+    let reply = ask(daemon.port, b"27:cummingsify.HERE IS MY POEM,");
+    assert_eq!(String::from_utf8(reply).unwrap(), "15:here is my poem,");
+    let logged = new_lines(&daemon, seen);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].starts_with(
+            "[poetryd.transformedpoetry.TransformFactory] transformed 15 bytes with cummingsify \
+             for "
+        ) && local_peer(&logged[0]),
+        "{logged:?}"
+    );
+
+    // Two requests in one write: both answered, in order, before the close.
+    let reply = ask(daemon.port, b"12:shout.a poem,13:reverse.a\nb\nc,");
+    assert_eq!(String::from_utf8(reply).unwrap(), "6:A POEM,5:c\nb\na,");
+
+    daemon.stop();
+}
+
+#[test]
+fn the_transform_plugin_closes_on_a_bad_request_and_logs_it() {
+    let mut daemon = Daemon::start(&["transformedpoetry", "--port", "0", "--iface", "127.0.0.1"]);
+    let seen = daemon.log().len();
+    assert!(
+        ask(daemon.port, b"14:unknown.a poem,").is_empty(),
+        "no reply"
+    );
+    let logged = new_lines(&daemon, seen);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].starts_with("[poetryd.transformedpoetry.TransformFactory] bad request from ")
+            && logged[0].ends_with(": unknown transform 'unknown'")
+            && local_peer(&logged[0]),
+        "{logged:?}"
+    );
+
+    let seen = daemon.log().len();
+    assert!(ask(daemon.port, b"xyz").is_empty(), "no reply");
+    let logged = new_lines(&daemon, seen);
+    assert!(
+        logged[0].contains("bad request from ") && logged[0].contains(": not a netstring: "),
+        "{logged:?}"
+    );
+    daemon.stop();
+}
+
+#[test]
+fn the_proxy_plugin_fetches_once_then_serves_from_its_cache() {
+    let upstream =
+        support::Server::start("fastpoetry", &[poem_path("science.txt").to_str().unwrap()]);
+    let upstream_port = upstream.port.to_string();
+    let mut daemon = Daemon::start(&[
+        "poetry-proxy",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--server",
+        &upstream_port,
+    ]);
+    assert_eq!(
+        daemon.log()[3],
+        format!("[-] PoetryProxyFactory starting on {}", daemon.port)
+    );
+    let seen = daemon.log().len();
+
+    assert!(
+        fetch(daemon.port).0 == poem("science.txt"),
+        "the poem, fetched"
+    );
+    assert_eq!(
+        new_lines(&daemon, seen),
+        ["[poetryd.poetry_proxy.PoetryProxyFactory] Fetching poem from server."]
+    );
+    // The cache answers now, even with the upstream server gone.
+    drop(upstream);
+    for round in 1..=2 {
+        assert!(
+            fetch(daemon.port).0 == poem("science.txt"),
+            "the poem, cached"
+        );
+        assert_eq!(
+            new_lines(&daemon, seen + round),
+            ["[poetryd.poetry_proxy.PoetryProxyFactory] Using cached poem."]
+        );
+    }
+    daemon.stop();
+}
+
+#[test]
+fn the_proxy_plugin_closes_its_client_when_the_upstream_is_down() {
+    let dead = support::closed_port().to_string();
+    let mut daemon = Daemon::start(&[
+        "poetry-proxy",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--server",
+        &dead,
+    ]);
+    let seen = daemon.log().len();
+    assert!(fetch(daemon.port).0.is_empty(), "closed with nothing sent");
+    let logged = wait_for("the failure line", || {
+        let log = daemon.log();
+        (log.len() >= seen + 2).then(|| log[seen..].to_vec())
+    });
+    assert_eq!(
+        logged,
+        [
+            "[poetryd.poetry_proxy.PoetryProxyFactory] Fetching poem from server.".to_owned(),
+            format!(
+                "[poetryd.poetry_proxy.PoetryProxyFactory] Upstream 127.0.0.1:{dead} failed: \
+                 Connection was refused by other side: 111: Connection refused."
+            ),
+        ]
+    );
+    // Nothing was cached: the next client tries the upstream server again.
+    assert!(fetch(daemon.port).0.is_empty());
+    assert_eq!(
+        new_lines(&daemon, seen + 2)[0],
+        "[poetryd.poetry_proxy.PoetryProxyFactory] Fetching poem from server."
+    );
+    daemon.stop();
+}
+
+#[test]
+fn the_proxy_plugin_needs_an_upstream_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(program("poetryd"))
+        .current_dir(dir.path())
+        .args(["poetry-proxy", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--server <[HOST:]PORT>"), "{stderr}");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn the_proxy_plugin_shares_one_download_between_waiting_clients() {
+    // A slow upstream server: the second client arrives while the poem is still coming.
+    let upstream = support::Server::slow("science.txt", &["--num-bytes", "100", "--delay", "0.05"]);
+    let upstream_port = upstream.port.to_string();
+    let mut daemon = Daemon::start(&[
+        "poetry-proxy",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--server",
+        &upstream_port,
+    ]);
+    let seen = daemon.log().len();
+    let port = daemon.port;
+    let first = thread::spawn(move || fetch(port).0);
+    new_lines(&daemon, seen);
+    let second = thread::spawn(move || fetch(port).0);
+    for client in [first, second] {
+        assert!(client.join().unwrap() == poem("science.txt"));
+    }
+    assert_eq!(
+        daemon.log()[seen..],
+        [
+            "[poetryd.poetry_proxy.PoetryProxyFactory] Fetching poem from server.",
+            "[poetryd.poetry_proxy.PoetryProxyFactory] Waiting for the poem being fetched.",
+        ]
+    );
+    daemon.stop();
 }
