@@ -38,15 +38,16 @@ pub(crate) enum Step {
     Wait(Shared),
 }
 
-pub(crate) type Callback = Box<dyn FnOnce(Value) -> Step>;
+/// One stage of the chain: a callback and an errback in one closure, which looks at what arrives
+/// (a value or a failure) and runs the right one, or passes it through.
+pub(crate) type Stage = Box<dyn FnOnce(Outcome) -> Step>;
 /// What `cancel` calls first; it gets the Deferred being cancelled.
 pub(crate) type Canceller = Box<dyn FnMut(&Shared)>;
-pub(crate) type Errback = Box<dyn FnOnce(Failure) -> Step>;
 
 /// One stage of the chain.
 enum Link {
-    /// A callback and an errback; `None` passes the result through unchanged.
-    Pair(Option<Callback>, Option<Errback>),
+    /// A callback and an errback.
+    Stage(Stage),
     /// The end of an inner Deferred's own chain: hand the result to the outer one that waits.
     Continue(Shared),
 }
@@ -70,7 +71,7 @@ struct DebugInfo {
 pub(crate) struct Core {
     /// The stages not run yet start at `next`: a queue in a `Vec`, reset to empty (keeping its
     /// room) whenever it has been run through.
-    links: Vec<Link>,
+    links: Vec<Option<Link>>,
     next: usize,
     /// The current result; `None` before firing, while waiting on an inner Deferred, and after the
     /// result was handed to an outer Deferred.
@@ -139,16 +140,12 @@ impl Core {
     /// Adds a stage to the chain; returns whether the Deferred has fired (so the stage must run
     /// now).
     #[inline]
-    pub(crate) fn push_link(
-        &mut self,
-        callback: Option<Callback>,
-        errback: Option<Errback>,
-    ) -> bool {
+    pub(crate) fn push_link(&mut self, stage: Stage) -> bool {
         if self.links.capacity() == 0 {
             // Most chains have a few stages: room for eight at once saves growing twice.
             self.links.reserve_exact(8);
         }
-        self.links.push(Link::Pair(callback, errback));
+        self.links.push(Some(Link::Stage(stage)));
         self.called
     }
 
@@ -160,9 +157,9 @@ impl Core {
             self.next = 0;
             return None;
         }
-        let link = std::mem::replace(&mut self.links[self.next], Link::Pair(None, None));
+        let link = self.links[self.next].take();
         self.next += 1;
-        Some(link)
+        link
     }
 
     pub(crate) fn set_canceller(&mut self, canceller: Canceller) {
@@ -300,11 +297,11 @@ impl Run {
                     let mut core = self.current.borrow_mut();
                     match core.next_link() {
                         None => break,
-                        Some(Link::Pair(callback, errback)) => {
+                        Some(Link::Stage(stage)) => {
                             // Take the result now, in the same borrow, and mark the Deferred busy.
                             core.running = true;
                             let result = core.result.take();
-                            (Link::Pair(callback, errback), result)
+                            (Link::Stage(stage), result)
                         }
                         Some(continuation) => (continuation, None),
                     }
@@ -323,8 +320,8 @@ impl Run {
                         finished = false;
                         break;
                     }
-                    Link::Pair(callback, errback) => {
-                        if !run_link(&self.current, result, callback, errback) {
+                    Link::Stage(stage) => {
+                        if !run_link(&self.current, result, stage) {
                             break;
                         }
                     }
@@ -342,12 +339,7 @@ impl Run {
 
 /// Runs one stage; returns false when the chain must stop here because it now waits on an inner
 /// Deferred.
-fn run_link(
-    current: &Shared,
-    result: Option<Outcome>,
-    callback: Option<Callback>,
-    errback: Option<Errback>,
-) -> bool {
+fn run_link(current: &Shared, result: Option<Outcome>, stage: Stage) -> bool {
     let Some(result) = result else {
         current.borrow_mut().running = false;
         crate::log::report_unhandled(
@@ -356,16 +348,7 @@ fn run_link(
         );
         return true;
     };
-    let step = match result {
-        Outcome::Value(value) => match callback {
-            Some(callback) => callback(value),
-            None => Step::Value(value),
-        },
-        Outcome::Failure(failure) => match errback {
-            Some(errback) => errback(failure),
-            None => Step::Failure(failure),
-        },
-    };
+    let step = stage(result);
     let inner = {
         let mut core = current.borrow_mut();
         core.running = false;
@@ -403,7 +386,9 @@ fn run_link(
         core.waiting_on = Some(Rc::downgrade(&inner));
     }
     let mut waited_for = inner.borrow_mut();
-    waited_for.links.push(Link::Continue(Rc::clone(current)));
+    waited_for
+        .links
+        .push(Some(Link::Continue(Rc::clone(current))));
     // What comes after the hand-over on the inner Deferred's own chain gets `()`.
     waited_for.tail = TypeId::of::<()>();
     waited_for.tail_name = "()";

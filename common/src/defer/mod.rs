@@ -240,12 +240,10 @@ impl<T: 'static> Deferred<T> {
         callback: impl FnOnce(T) -> R1 + 'static,
         errback: impl FnOnce(Failure) -> R2 + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(
-            Some(Box::new(move |value| call_with(value, callback))),
-            Some(Box::new(move |failure| {
-                errback(failure).into_outcome().into_step()
-            })),
-        )
+        self.add_link::<U>(Box::new(move |outcome| match outcome {
+            Outcome::Value(value) => call_with(value, callback),
+            Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
+        }))
     }
 
     /// Adds a callback; a failure passes by it unchanged, to the next errback.
@@ -253,10 +251,10 @@ impl<T: 'static> Deferred<T> {
         &self,
         callback: impl FnOnce(T) -> R + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(
-            Some(Box::new(move |value| call_with(value, callback))),
-            None,
-        )
+        self.add_link::<U>(Box::new(move |outcome| match outcome {
+            Outcome::Value(value) => call_with(value, callback),
+            Outcome::Failure(failure) => Step::Failure(failure),
+        }))
     }
 
     /// Adds an errback; a value passes by it unchanged, to the next callback. The errback recovers
@@ -265,12 +263,10 @@ impl<T: 'static> Deferred<T> {
         &self,
         errback: impl FnOnce(Failure) -> R + 'static,
     ) -> Deferred<T> {
-        self.add_link::<T>(
-            None,
-            Some(Box::new(move |failure| {
-                errback(failure).into_outcome().into_step()
-            })),
-        )
+        self.add_link::<T>(Box::new(move |outcome| match outcome {
+            Outcome::Value(value) => Step::Value(value),
+            Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
+        }))
     }
 
     /// Adds the same function as callback and errback: it gets `Ok(value)` or `Err(failure)`, like a
@@ -279,25 +275,13 @@ impl<T: 'static> Deferred<T> {
         &self,
         both: impl FnOnce(Result<T, Failure>) -> R + 'static,
     ) -> Deferred<U> {
-        let both = Rc::new(Cell::new(Some(both)));
-        let for_errors = Rc::clone(&both);
-        self.add_link::<U>(
-            Some(Box::new(move |value| match both.take() {
-                Some(both) => call_with(value, move |input| both(Ok(input))),
-                None => Step::Failure(Failure::exception("add_both ran twice")),
-            })),
-            Some(Box::new(move |failure| match for_errors.take() {
-                Some(both) => both(Err(failure)).into_outcome().into_step(),
-                None => Step::Failure(Failure::exception("add_both ran twice")),
-            })),
-        )
+        self.add_link::<U>(Box::new(move |outcome| match outcome {
+            Outcome::Value(value) => call_with(value, move |input| both(Ok(input))),
+            Outcome::Failure(failure) => both(Err(failure)).into_outcome().into_step(),
+        }))
     }
 
-    fn add_link<U: 'static>(
-        &self,
-        callback: Option<self::core::Callback>,
-        errback: Option<self::core::Errback>,
-    ) -> Deferred<U> {
+    fn add_link<U: 'static>(&self, stage: self::core::Stage) -> Deferred<U> {
         let called = {
             let mut core = self.core.borrow_mut();
             assert!(
@@ -309,7 +293,7 @@ impl<T: 'static> Deferred<T> {
             );
             core.tail = TypeId::of::<U>();
             core.tail_name = type_name::<U>();
-            core.push_link(callback, errback)
+            core.push_link(stage)
         };
         if called {
             // Fired already: the new stage runs now, as in Twisted.
