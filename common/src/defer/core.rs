@@ -140,12 +140,13 @@ impl Core {
     /// Adds a stage to the chain; returns whether the Deferred has fired (so the stage must run
     /// now).
     #[inline]
-    pub(crate) fn push_link(&mut self, stage: Stage) -> bool {
+    pub(crate) fn push_link(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
         if self.links.capacity() == 0 {
-            // Most chains have a few stages: room for eight at once saves growing twice.
-            self.links.reserve_exact(8);
+            // Room for sixteen stages at once: growing a chain's storage while callbacks are
+            // added costs more than the few hundred bytes this may leave unused.
+            self.links.reserve_exact(16);
         }
-        self.links.push(Some(Link::Stage(stage)));
+        self.links.push(Some(Link::Stage(Box::new(stage))));
         self.called
     }
 

@@ -240,10 +240,10 @@ impl<T: 'static> Deferred<T> {
         callback: impl FnOnce(T) -> R1 + 'static,
         errback: impl FnOnce(Failure) -> R2 + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(Box::new(move |outcome| match outcome {
+        self.add_link::<U>(move |outcome| match outcome {
             Outcome::Value(value) => call_with(value, callback),
             Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
-        }))
+        })
     }
 
     /// Adds a callback; a failure passes by it unchanged, to the next errback.
@@ -251,10 +251,10 @@ impl<T: 'static> Deferred<T> {
         &self,
         callback: impl FnOnce(T) -> R + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(Box::new(move |outcome| match outcome {
+        self.add_link::<U>(move |outcome| match outcome {
             Outcome::Value(value) => call_with(value, callback),
             Outcome::Failure(failure) => Step::Failure(failure),
-        }))
+        })
     }
 
     /// Adds an errback; a value passes by it unchanged, to the next callback. The errback recovers
@@ -263,10 +263,10 @@ impl<T: 'static> Deferred<T> {
         &self,
         errback: impl FnOnce(Failure) -> R + 'static,
     ) -> Deferred<T> {
-        self.add_link::<T>(Box::new(move |outcome| match outcome {
+        self.add_link::<T>(move |outcome| match outcome {
             Outcome::Value(value) => Step::Value(value),
             Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
-        }))
+        })
     }
 
     /// Adds the same function as callback and errback: it gets `Ok(value)` or `Err(failure)`, like a
@@ -275,13 +275,13 @@ impl<T: 'static> Deferred<T> {
         &self,
         both: impl FnOnce(Result<T, Failure>) -> R + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(Box::new(move |outcome| match outcome {
+        self.add_link::<U>(move |outcome| match outcome {
             Outcome::Value(value) => call_with(value, move |input| both(Ok(input))),
             Outcome::Failure(failure) => both(Err(failure)).into_outcome().into_step(),
-        }))
+        })
     }
 
-    fn add_link<U: 'static>(&self, stage: self::core::Stage) -> Deferred<U> {
+    fn add_link<U: 'static>(&self, stage: impl FnOnce(Outcome) -> Step + 'static) -> Deferred<U> {
         let called = {
             let mut core = self.core.borrow_mut();
             assert!(
