@@ -142,9 +142,8 @@ impl Core {
     #[inline]
     pub(crate) fn push_link(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
         if self.links.capacity() == 0 {
-            // Room for sixteen stages at once: growing a chain's storage while callbacks are
-            // added costs more than the few hundred bytes this may leave unused.
-            self.links.reserve_exact(16);
+            // Most chains have a few stages: room for eight at once saves growing twice.
+            self.links.reserve_exact(8);
         }
         self.links.push(Some(Link::Stage(Box::new(stage))));
         self.called

@@ -47,6 +47,10 @@ pub struct DeferredFuture<T> {
     slot: Rc<RefCell<Slot<T>>>,
 }
 
+/// Nothing in the future is pinned in place (the value it waits for lives in a shared slot), so it
+/// can be moved whatever `T` is.
+impl<T> Unpin for DeferredFuture<T> {}
+
 /// Tells the async block being polled (if any) which Deferred it is now waiting for, or that it is
 /// waiting for none.
 fn note_awaiting(awaited: Option<Weak<RefCell<super::core::Core>>>) {
@@ -78,7 +82,7 @@ impl<T: 'static> Future for DeferredFuture<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(deferred) = self.deferred.take() {
-            self.awaited = Some(Rc::downgrade(&deferred.core));
+            self.awaited = Some(Rc::downgrade(deferred.core()));
             self.slot.borrow_mut().waker = Some(cx.waker().clone());
             let slot = Rc::clone(&self.slot);
             // The Deferred's outcome comes to us; its own chain goes on with `()`. If it has fired

@@ -25,9 +25,8 @@ mod list;
 mod time;
 
 use std::any::{Any, TypeId, type_name};
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
-use std::marker::PhantomData;
 use std::panic::Location;
 use std::rc::Rc;
 
@@ -92,7 +91,10 @@ impl<T: 'static> Typed<T> {
         match self {
             Typed::Value(value) => Step::Value(boxed(value)),
             Typed::Failure(failure) => Step::Failure(failure),
-            Typed::Wait(deferred) => Step::Wait(deferred.core),
+            Typed::Wait(deferred) => match deferred.into_ready() {
+                Ok(value) => Step::Value(boxed(value)),
+                Err(deferred) => Step::Wait(Rc::clone(deferred.core())),
+            },
         }
     }
 }
@@ -135,34 +137,39 @@ fn call_with<T: 'static, U: 'static, R: IntoStep<U>>(
     let Some(input) = slot.take() else {
         return Step::Failure(Failure::exception("a Deferred stage found its value gone"));
     };
-    match callback(input).into_outcome() {
-        Typed::Value(output) => {
-            // The box's type is known here, so this check costs nothing at run time.
-            let slot: &mut dyn Any = slot;
-            match slot.downcast_mut::<Option<U>>() {
-                Some(same) => {
-                    *same = Some(output);
-                    Step::Value(value)
-                }
-                None => Step::Value(boxed(output)),
-            }
+    let output = match callback(input).into_outcome() {
+        Typed::Value(output) => output,
+        // A Deferred fired at birth: its value, as if the callback had returned it.
+        Typed::Wait(deferred) => match deferred.into_ready() {
+            Ok(output) => output,
+            Err(deferred) => return Step::Wait(Rc::clone(deferred.core())),
+        },
+        Typed::Failure(failure) => return Step::Failure(failure),
+    };
+    // The box's type is known here, so this check costs nothing at run time.
+    let slot: &mut dyn Any = slot;
+    match slot.downcast_mut::<Option<U>>() {
+        Some(same) => {
+            *same = Some(output);
+            Step::Value(value)
         }
-        other => other.into_step(),
+        None => Step::Value(boxed(output)),
     }
 }
 
 /// A typed handle on a Deferred whose current last callback produces a `T`.
 pub struct Deferred<T> {
-    core: Shared,
-    _type: PhantomData<fn() -> T>,
+    /// The chain, shared by all handles. Made on first use, so that a Deferred fired at birth and
+    /// handed straight to a chain that waits for it (`succeed(v)` returned from a callback) costs
+    /// no chain of its own: its value goes over directly.
+    shared: OnceCell<Shared>,
+    /// `succeed`'s value, while no chain has been made.
+    ready: Cell<Option<T>>,
 }
 
-impl<T> Clone for Deferred<T> {
+impl<T: 'static> Clone for Deferred<T> {
     fn clone(&self) -> Self {
-        Deferred {
-            core: Rc::clone(&self.core),
-            _type: PhantomData,
-        }
+        Deferred::from_core(Rc::clone(self.core()))
     }
 }
 
@@ -190,7 +197,7 @@ impl<T: 'static> Deferred<T> {
         let deferred = Deferred::new();
         let mut canceller = Some(canceller);
         deferred
-            .core
+            .core()
             .borrow_mut()
             .set_canceller(Box::new(move |core: &Shared| {
                 if let Some(canceller) = canceller.take() {
@@ -202,9 +209,48 @@ impl<T: 'static> Deferred<T> {
 
     fn from_core(core: Shared) -> Deferred<T> {
         Deferred {
-            core,
-            _type: PhantomData,
+            shared: OnceCell::from(core),
+            ready: Cell::new(None),
         }
+    }
+
+    /// A Deferred fired with `value`, whose chain is made only if it is needed.
+    fn ready(value: T) -> Deferred<T> {
+        Deferred {
+            shared: OnceCell::new(),
+            ready: Cell::new(Some(value)),
+        }
+    }
+
+    /// The shared chain, made (and fired with the ready value, if there is one) on first use.
+    #[inline]
+    fn core(&self) -> &Shared {
+        match self.shared.get() {
+            Some(core) => core,
+            None => self.make_core(),
+        }
+    }
+
+    #[cold]
+    fn make_core(&self) -> &Shared {
+        self.shared.get_or_init(|| {
+            let core = Core::new(TypeId::of::<T>(), type_name::<T>(), None);
+            if let Some(value) = self.ready.take() {
+                let _ = core::fire(&core, Outcome::Value(boxed(value)), None);
+            }
+            core
+        })
+    }
+
+    /// The value of a Deferred fired at birth whose chain was never made: a callback that returns
+    /// such a Deferred passes its value on with no chain to make or wait for.
+    fn into_ready(self) -> Result<T, Deferred<T>> {
+        if self.shared.get().is_none()
+            && let Some(value) = self.ready.take()
+        {
+            return Ok(value);
+        }
+        Err(self)
     }
 
     /// Fires the Deferred with a value: runs the callback chain now.
@@ -217,7 +263,7 @@ impl<T: 'static> Deferred<T> {
         self.check_head();
         let caller = Location::caller();
         let invoked_at = debugging().then(|| caller.to_string());
-        core::fire(&self.core, Outcome::Value(boxed(value)), invoked_at)
+        core::fire(self.core(), Outcome::Value(boxed(value)), invoked_at)
     }
 
     /// Fires the Deferred with a failure: runs the errback chain now. Any error can be given; it
@@ -226,7 +272,7 @@ impl<T: 'static> Deferred<T> {
     pub fn errback(&self, failure: impl Into<Failure>) -> Result<(), AlreadyCalledError> {
         let caller = Location::caller();
         let invoked_at = debugging().then(|| caller.to_string());
-        core::fire(&self.core, Outcome::Failure(failure.into()), invoked_at)
+        core::fire(self.core(), Outcome::Failure(failure.into()), invoked_at)
     }
 
     /// Adds a callback and an errback as one stage: exactly one of them runs, depending on what
@@ -283,7 +329,7 @@ impl<T: 'static> Deferred<T> {
 
     fn add_link<U: 'static>(&self, stage: impl FnOnce(Outcome) -> Step + 'static) -> Deferred<U> {
         let called = {
-            let mut core = self.core.borrow_mut();
+            let mut core = self.core().borrow_mut();
             assert!(
                 core.tail == TypeId::of::<T>(),
                 "this Deferred's last callback produces {}, not {}: add callbacks to the handle the \
@@ -297,9 +343,9 @@ impl<T: 'static> Deferred<T> {
         };
         if called {
             // Fired already: the new stage runs now, as in Twisted.
-            self::core::run_callbacks(&self.core);
+            self::core::run_callbacks(self.core());
         }
-        Deferred::from_core(Rc::clone(&self.core))
+        Deferred::from_core(Rc::clone(self.core()))
     }
 
     /// A handle on this chain for adding callbacks after its last stage, which must produce a `U`:
@@ -310,20 +356,20 @@ impl<T: 'static> Deferred<T> {
     ///
     /// If the chain's last stage does not produce a `U`.
     pub fn tail<U: 'static>(&self) -> Deferred<U> {
-        let core = self.core.borrow();
+        let core = self.core().borrow();
         assert!(
             core.tail == TypeId::of::<U>(),
             "this Deferred's last callback produces {}, not {}",
             core.tail_name,
             type_name::<U>()
         );
-        Deferred::from_core(Rc::clone(&self.core))
+        Deferred::from_core(Rc::clone(self.core()))
     }
 
     /// Fires `other` with this Deferred's result (value or failure): Twisted's `chainDeferred`.
     /// Firing `other` does not fire this one. This Deferred goes on with `()`.
     pub fn chain_deferred(&self, other: &Deferred<T>) -> Deferred<()> {
-        other.core.borrow_mut().waiting_on = Some(Rc::downgrade(&self.core));
+        other.core().borrow_mut().waiting_on = Some(Rc::downgrade(self.core()));
         let (for_value, for_failure) = (other.clone(), other.clone());
         self.add_callbacks(
             move |value| for_value.callback(value).map_err(Failure::new),
@@ -333,34 +379,34 @@ impl<T: 'static> Deferred<T> {
 
     /// Holds the chain: callbacks do not run (even if the Deferred fires) until `unpause`.
     pub fn pause(&self) {
-        self::core::pause(&self.core);
+        self::core::pause(self.core());
     }
 
     /// Lifts one `pause`; when none is left, the chain goes on.
     pub fn unpause(&self) {
-        self::core::unpause(&self.core);
+        self::core::unpause(self.core());
     }
 
     /// Cancels the Deferred (Part 19). Not fired yet: its canceller runs, and unless that fired it,
     /// it fails with [`CancelledError`]. Waiting on an inner Deferred: that one is cancelled.
     /// Already fired: nothing happens.
     pub fn cancel(&self) {
-        self::core::cancel(&self.core);
+        self::core::cancel(self.core());
     }
 
     /// Whether the Deferred has fired.
     pub fn called(&self) -> bool {
-        self.core.borrow().called()
+        self.core().borrow().called()
     }
 
     /// Whether the Deferred is paused (by `pause`, or waiting on an inner Deferred).
     pub fn paused(&self) -> bool {
-        self.core.borrow().paused()
+        self.core().borrow().paused()
     }
 
     /// The Deferred this one waits for (by chaining), if any, as an untyped identity for display.
     pub fn waiting_on(&self) -> Option<DeferredId> {
-        let core = self.core.borrow();
+        let core = self.core().borrow();
         core.waiting_on
             .as_ref()
             .and_then(std::rc::Weak::upgrade)
@@ -369,11 +415,11 @@ impl<T: 'static> Deferred<T> {
 
     /// This Deferred's identity, for display.
     pub fn id(&self) -> DeferredId {
-        DeferredId(Rc::as_ptr(&self.core) as usize)
+        DeferredId(Rc::as_ptr(self.core()) as usize)
     }
 
     fn check_head(&self) {
-        let core = self.core.borrow();
+        let core = self.core().borrow();
         assert!(
             core.head == TypeId::of::<T>(),
             "fire a Deferred with the handle of its first type, not {}",
@@ -383,7 +429,7 @@ impl<T: 'static> Deferred<T> {
 
     pub(crate) fn set_cancel_mode_leave_to_owner(&self, canceller: impl FnMut() + 'static) {
         let mut canceller = canceller;
-        let mut core = self.core.borrow_mut();
+        let mut core = self.core().borrow_mut();
         core.cancel_mode = CancelMode::LeaveToOwner;
         core.set_canceller(Box::new(move |_| canceller()));
     }
@@ -405,7 +451,7 @@ impl<T: 'static> fmt::Debug for Deferred<T> {
         write!(f, "<{}", self.id())?;
         if let Some(inner) = self.waiting_on() {
             write!(f, " waiting on {inner}")?;
-        } else if let Some(result) = self.core.borrow().describe_result() {
+        } else if let Some(result) = self.core().borrow().describe_result() {
             write!(f, " current result: {result}")?;
         }
         write!(f, ">")
@@ -415,9 +461,13 @@ impl<T: 'static> fmt::Debug for Deferred<T> {
 /// A Deferred already fired with `value`: Twisted's `succeed`. Callbacks added to it run at once.
 #[track_caller]
 pub fn succeed<T: 'static>(value: T) -> Deferred<T> {
-    let deferred = Deferred::new();
-    let _ = deferred.callback(value);
-    deferred
+    if debugging() {
+        // In debug mode the Deferred records where it was made, so make its chain now.
+        let deferred = Deferred::new();
+        let _ = deferred.callback(value);
+        return deferred;
+    }
+    Deferred::ready(value)
 }
 
 /// A Deferred already failed with `failure`: Twisted's `fail`. Errbacks added to it run at once.

@@ -66,7 +66,7 @@ fn a2_extra_arguments_come_from_the_closure() {
     let (prefix, suffix) = ("<", ">");
     let d = d.add_callback(move |poem: &str| Ok(format!("{prefix}{poem}{suffix}")));
     sink(&d, &log);
-    let first: Deferred<&str> = Deferred::from_core(Rc::clone(&d.core));
+    let first: Deferred<&str> = Deferred::from_core(Rc::clone(d.core()));
     first.callback("poem").unwrap();
     assert_eq!(log.take(), ["value \"<poem>\""]);
 }
@@ -181,7 +181,7 @@ fn c15_errbacks_may_return_deferreds_too() {
     let d: Deferred<i32> = Deferred::new();
     let d = d.add_errback(|_| succeed(99));
     sink(&d, &log);
-    let first: Deferred<i32> = Deferred::from_core(Rc::clone(&d.core));
+    let first: Deferred<i32> = Deferred::from_core(Rc::clone(d.core()));
     first.errback(exception("x")).unwrap();
     assert_eq!(log.take(), ["value 99"]);
 }
@@ -197,7 +197,7 @@ fn c16_an_already_fired_inner_is_taken_at_once() {
     d.callback(0).unwrap();
     assert_eq!(log.take(), ["value 3"]);
     // The inner Deferred goes on with `()` (Twisted: None).
-    let after: Deferred<()> = Deferred::from_core(Rc::clone(&inner.core));
+    let after: Deferred<()> = Deferred::from_core(Rc::clone(inner.core()));
     sink(&after, &log);
     assert_eq!(log.take(), ["value ()"]);
 }
@@ -236,7 +236,7 @@ fn c19_c21_c27_chaining_is_transitive_and_keeps_each_chains_callbacks() {
     // 27: a callback added to the middle of the chain after it was built still runs, after the
     // hand-over, with `()` (Twisted gives it None).
     let middle_log = log.clone();
-    let after_hand_over: Deferred<()> = Deferred::from_core(Rc::clone(&b_waits.core));
+    let after_hand_over: Deferred<()> = Deferred::from_core(Rc::clone(b_waits.core()));
     after_hand_over.add_callback(move |()| {
         middle_log.push("added to b later ran");
         Ok::<(), Failure>(())
