@@ -1,31 +1,10 @@
 //! The Part 19 cancellation demos (`defer-cancel-1` to `defer-cancel-12`), run as the student runs
 //! them, with their output checked line by line against the originals'.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod support;
 
-/// The path of a built example: `cargo test` builds them into `target/<profile>/examples/`.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    deps.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-fn run(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
+use std::process::{Command, Stdio};
+use support::{example, run, text};
 
 /// Runs a demo and checks that it succeeds silently on stderr; gives its stdout.
 fn stdout_of(name: &str, args: &[&str]) -> String {

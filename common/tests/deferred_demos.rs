@@ -1,31 +1,10 @@
 //! The Deferred demos of Parts 6 to 9, 13 and 14 (`defer-*`, `failure-examples`), run as the student
 //! runs them, with their output checked against what the tutorial's programs print.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-/// The path of a built example: `cargo test` builds them into `target/<profile>/examples/`.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    deps.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-fn run(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
+use std::path::Path;
+use support::{run, text};
 
 /// Runs a demo that must succeed silently on stderr, and returns its stdout.
 fn stdout_of(name: &str, args: &[&str]) -> String {

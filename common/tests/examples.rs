@@ -1,30 +1,13 @@
 //! The Part 3 (and Part 16 `log`) examples, run as the student runs them, with their output checked
 //! line by line.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
-
-/// The path of a built example: `cargo test` builds them into `target/<profile>/examples/`.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    deps.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-fn run(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use support::{example, run, text};
 
 /// Starts an example that runs until it is stopped, and waits until its reactor is running, which
 /// is when it has installed its SIGTERM handler (before that, SIGTERM would simply kill it).
@@ -77,10 +60,6 @@ fn terminate(mut child: Child) -> (Option<i32>, String, String) {
         .read_to_string(&mut err)
         .unwrap();
     (code, out, err)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 #[test]

@@ -1,27 +1,9 @@
 //! The Part 17 examples (generators, `async`/`.await` as `inlineCallbacks`) and the Part 18 examples
 //! (`DeferredList`), run as the student runs them, with their output checked line by line.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod support;
 
-/// The path of a built example: `cargo test` builds them into `target/<profile>/examples/`.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    deps.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-fn run(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use support::run;
 
 /// Runs an example and checks that it prints exactly `lines` on stdout, nothing on stderr, and
 /// ends with status 0.
