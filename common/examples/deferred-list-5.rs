@@ -13,37 +13,12 @@
 use std::process::ExitCode;
 
 use common::cli::output::report_error;
-use common::defer::{
-    AlreadyCalledError, Deferred, DeferredList, DeferredListOptions, Failure, ListResult,
-};
+use common::defer::{AlreadyCalledError, Deferred, DeferredList, DeferredListOptions, Failure};
 
-/// What the list fired with, printed as Python prints the result of a `DeferredList`: a list of
-/// `(success, result)` tuples, `[(True, 'd1 result'), (False, <Failure Exception: d2 failure>)]`.
-fn python_repr(result: &ListResult<&str>) -> String {
-    match result {
-        ListResult::All(outcomes) => {
-            let entries: Vec<String> = outcomes
-                .iter()
-                .map(|outcome| match outcome {
-                    Ok(value) => format!("(True, '{value}')"),
-                    Err(failure) => format!(
-                        "(False, <Failure {}: {}>)",
-                        failure.short_type_name(),
-                        failure.error()
-                    ),
-                })
-                .collect();
-            format!("[{}]", entries.join(", "))
-        }
-        // Only with `fire_on_one_callback`: Python's `(result, index)`.
-        ListResult::First { value, index } => format!("('{value}', {index})"),
-    }
-}
+#[path = "support/deferred_list.rs"]
+mod deferred_list;
 
-fn got_results(result: ListResult<&str>) -> Result<(), Failure> {
-    println!("We got: {}", python_repr(&result));
-    Ok(())
-}
+use deferred_list::got_results;
 
 fn run() -> Result<(), AlreadyCalledError> {
     let d1 = Deferred::new();
