@@ -12,6 +12,7 @@
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use super::errors::{AlreadyCalledError, CancelledError, CircularChainError};
@@ -36,6 +37,8 @@ pub(crate) enum Step {
     Failure(Failure),
     /// Another Deferred: the chain waits for its result.
     Wait(Shared),
+    /// The end of an inner Deferred's own chain: the outer Deferred that waits gets the result.
+    HandOver(Shared, Outcome),
 }
 
 /// One stage of the chain: a callback and an errback in one closure, which looks at what arrives
@@ -43,14 +46,6 @@ pub(crate) enum Step {
 pub(crate) type Stage = Box<dyn FnOnce(Outcome) -> Step>;
 /// What `cancel` calls first; it gets the Deferred being cancelled.
 pub(crate) type Canceller = Box<dyn FnMut(&Shared)>;
-
-/// One stage of the chain.
-enum Link {
-    /// A callback and an errback.
-    Stage(Stage),
-    /// The end of an inner Deferred's own chain: hand the result to the outer one that waits.
-    Continue(Shared),
-}
 
 /// How `cancel` treats a Deferred whose canceller did not fire it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,10 +64,8 @@ struct DebugInfo {
 }
 
 pub(crate) struct Core {
-    /// The stages not run yet start at `next`: a queue in a `Vec`, reset to empty (keeping its
-    /// room) whenever it has been run through.
-    links: Vec<Option<Link>>,
-    next: usize,
+    /// The stages not run yet, first to run at the front.
+    links: VecDeque<Stage>,
     /// The current result; `None` before firing, while waiting on an inner Deferred, and after the
     /// result was handed to an outer Deferred.
     result: Option<Outcome>,
@@ -98,8 +91,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(head: TypeId, head_name: &'static str, created_at: Option<String>) -> Shared {
         Rc::new(RefCell::new(Core {
-            links: Vec::new(),
-            next: 0,
+            links: VecDeque::new(),
             result: None,
             called: false,
             paused: 0,
@@ -142,24 +134,12 @@ impl Core {
     #[inline]
     pub(crate) fn push_link(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
         if self.links.capacity() == 0 {
-            // Most chains have a few stages: room for eight at once saves growing twice.
-            self.links.reserve_exact(8);
+            // Room for sixteen stages at once (256 bytes): chains rarely grow past that, and
+            // growing the queue stage by stage would copy it several times.
+            self.links.reserve_exact(16);
         }
-        self.links.push(Some(Link::Stage(Box::new(stage))));
+        self.links.push_back(Box::new(stage));
         self.called
-    }
-
-    /// Takes the next stage to run, if any.
-    #[inline]
-    fn next_link(&mut self) -> Option<Link> {
-        if self.next == self.links.len() {
-            self.links.clear();
-            self.next = 0;
-            return None;
-        }
-        let link = self.links[self.next].take();
-        self.next += 1;
-        link
     }
 
     pub(crate) fn set_canceller(&mut self, canceller: Canceller) {
@@ -196,7 +176,7 @@ pub(crate) fn fire(
         core.result = Some(outcome);
         core.waiting_on = None;
         // Fired: the canceller is no use any more, and may hold things worth freeing.
-        let nothing_to_run = core.next == core.links.len() && core.paused == 0;
+        let nothing_to_run = core.links.is_empty() && core.paused == 0;
         (core.canceller.take(), nothing_to_run)
     };
     drop(canceller);
@@ -256,7 +236,7 @@ pub(crate) fn pause(shared: &Shared) {
 /// Runs the chain of `start` (and of every Deferred waiting on it) as far as it can go.
 pub(crate) fn run_callbacks(start: &Shared) {
     if start.borrow().running {
-        // A callback of this Deferred is running: the link just added is picked up by that run.
+        // A callback of this Deferred is running: the stage just added is picked up by that run.
         return;
     }
     let quiet = guard::QuietPanics::begin();
@@ -283,126 +263,128 @@ struct Run {
     interrupted: Vec<Shared>,
 }
 
+/// How the run of one Deferred's chain ended.
+enum Ran {
+    /// Its chain is run through, or it waits on another Deferred.
+    Done,
+    /// It is paused: the whole run stops here, as in Twisted.
+    Paused,
+    /// It handed its result to an outer Deferred, which is now the current one.
+    HandedOver,
+}
+
 impl Run {
     /// Runs callbacks until every Deferred of the run is done or paused.
     fn go(&mut self) {
         loop {
-            if self.current.borrow().paused > 0 {
-                return;
-            }
-            let mut finished = true;
-            self.current.borrow_mut().waiting_on = None;
-            loop {
-                let (link, result) = {
-                    let mut core = self.current.borrow_mut();
-                    match core.next_link() {
-                        None => break,
-                        Some(Link::Stage(stage)) => {
-                            // Take the result now, in the same borrow, and mark the Deferred busy.
-                            core.running = true;
-                            let result = core.result.take();
-                            (Link::Stage(stage), result)
-                        }
-                        Some(continuation) => (continuation, None),
-                    }
-                };
-                match link {
-                    Link::Continue(outer) => {
-                        // Hand our result to the Deferred that waited for it, and carry on with it.
-                        let result = hand_on(&self.current);
-                        {
-                            let mut waiting = outer.borrow_mut();
-                            waiting.result = result;
-                            waiting.paused -= 1;
-                        }
-                        let resumed = std::mem::replace(&mut self.current, outer);
-                        self.interrupted.push(resumed);
-                        finished = false;
-                        break;
-                    }
-                    Link::Stage(stage) => {
-                        if !run_link(&self.current, result, stage) {
-                            break;
-                        }
-                    }
-                }
-            }
-            if finished {
-                match self.interrupted.pop() {
+            match self.run_current() {
+                Ran::Paused => return,
+                Ran::HandedOver => {}
+                Ran::Done => match self.interrupted.pop() {
                     Some(resumed) => self.current = resumed,
                     None => return,
-                }
+                },
             }
         }
+    }
+
+    /// Runs the current Deferred's stages one after the other.
+    ///
+    /// The result travels in a local variable from one stage to the next and goes back into the
+    /// Deferred only when the run of its chain ends. While a stage runs, the Deferred shows no
+    /// result, as it did in the stage's absence; nothing else can take it meanwhile.
+    fn run_current(&mut self) -> Ran {
+        let taken = {
+            let mut core = self.current.borrow_mut();
+            if core.paused > 0 {
+                return Ran::Paused;
+            }
+            core.waiting_on = None;
+            core.result.take()
+        };
+        let Some(mut result) = taken else {
+            return Ran::Done;
+        };
+        loop {
+            let stage = {
+                let mut core = self.current.borrow_mut();
+                let Some(stage) = core.links.pop_front() else {
+                    core.result = Some(result);
+                    return Ran::Done;
+                };
+                // Busy: a stage added by this callback waits for this loop to reach it.
+                core.running = true;
+                stage
+            };
+            let step = stage(result);
+            self.current.borrow_mut().running = false;
+            result = match step {
+                Step::Value(value) => Outcome::Value(value),
+                Step::Failure(failure) => Outcome::Failure(failure),
+                Step::Wait(inner) => match wait_for(&self.current, inner) {
+                    Some(taken) => taken,
+                    None => return Ran::Done,
+                },
+                Step::HandOver(outer, outcome) => {
+                    self.hand_over(outer, outcome);
+                    return Ran::HandedOver;
+                }
+            };
+        }
+    }
+
+    /// The end of the current (inner) Deferred's own chain: its result goes to the outer Deferred
+    /// that waited for it, and the run carries on with that one. The inner Deferred is resumed
+    /// afterwards, for whatever was added to its chain after the hand-over.
+    fn hand_over(&mut self, outer: Shared, outcome: Outcome) {
+        went_on_with_unit(&mut self.current.borrow_mut());
+        {
+            let mut waiting = outer.borrow_mut();
+            waiting.result = Some(outcome);
+            waiting.paused -= 1;
+        }
+        let resumed = std::mem::replace(&mut self.current, outer);
+        self.interrupted.push(resumed);
     }
 }
 
-/// Runs one stage; returns false when the chain must stop here because it now waits on an inner
-/// Deferred.
-fn run_link(current: &Shared, result: Option<Outcome>, stage: Stage) -> bool {
-    let Some(result) = result else {
-        current.borrow_mut().running = false;
-        crate::log::report_unhandled(
-            "running a callback",
-            "the Deferred has no result to give it",
-        );
-        return true;
-    };
-    let step = stage(result);
-    let inner = {
-        let mut core = current.borrow_mut();
-        core.running = false;
-        match step {
-            Step::Value(value) => {
-                core.result = Some(Outcome::Value(value));
-                return true;
-            }
-            Step::Failure(failure) => {
-                core.result = Some(Outcome::Failure(failure));
-                return true;
-            }
-            Step::Wait(inner) => inner,
-        }
-    };
+/// A callback of `current` returned the Deferred `inner`: gives inner's result if it has one now;
+/// otherwise pauses `current` until inner hands it over (and gives `None`).
+fn wait_for(current: &Shared, inner: Shared) -> Option<Outcome> {
     if Rc::ptr_eq(&inner, current) {
-        let failure = Failure::new(CircularChainError);
-        current.borrow_mut().result = Some(Outcome::Failure(failure));
-        return true;
+        return Some(Outcome::Failure(Failure::new(CircularChainError)));
     }
-    let ready = {
-        let inner = inner.borrow();
-        inner.result.is_some() && inner.paused == 0
-    };
-    if ready {
-        // The inner Deferred already has its result: take it now, synchronously.
-        let result = hand_on(&inner);
-        current.borrow_mut().result = result;
-        return true;
+    {
+        let mut waited_for = inner.borrow_mut();
+        if waited_for.paused == 0
+            && let Some(result) = waited_for.result.take()
+        {
+            // The inner Deferred already has its result: take it now, synchronously.
+            went_on_with_unit(&mut waited_for);
+            return Some(result);
+        }
     }
-    // Wait for the inner Deferred: pause, and leave it a link that hands its result back to us.
+    // Wait for the inner Deferred: pause, and leave it a stage that hands its result back to us.
     {
         let mut core = current.borrow_mut();
         core.paused += 1;
         core.waiting_on = Some(Rc::downgrade(&inner));
     }
+    let outer = Rc::clone(current);
     let mut waited_for = inner.borrow_mut();
-    waited_for
-        .links
-        .push(Some(Link::Continue(Rc::clone(current))));
+    waited_for.push_link(move |outcome| Step::HandOver(outer, outcome));
     // What comes after the hand-over on the inner Deferred's own chain gets `()`.
     waited_for.tail = TypeId::of::<()>();
     waited_for.tail_name = "()";
-    false
+    None
 }
 
-/// Takes a Deferred's result to give it to the Deferred that waits for it. As in Twisted, the
-/// Deferred itself goes on with nothing (`()` here, `None` there), so its failure, if that is what
-/// it was, is not reported twice.
-fn hand_on(shared: &Shared) -> Option<Outcome> {
-    let mut core = shared.borrow_mut();
+/// A Deferred whose result went to the Deferred that waited for it goes on with nothing (`()` here,
+/// `None` in Twisted), so that its failure, if that is what it was, is not reported twice.
+fn went_on_with_unit(core: &mut Core) {
+    core.result = Some(Outcome::Value(Box::new(())));
     core.tail = TypeId::of::<()>();
     core.tail_name = "()";
-    core.result.replace(Outcome::Value(Box::new(())))
 }
 
 impl Drop for Core {
