@@ -29,7 +29,8 @@
 //! * [`basic`] (Part 12): framing a byte stream into messages: [`basic::LineReceiver`] and
 //!   [`basic::NetstringReceiver`].
 //! * [`defer`] (Parts 7 to 19): [`defer::Deferred`], Twisted's promise of a result to come, typed;
-//!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds.
+//!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds;
+//!   `DeferredLock`, `DeferredSemaphore` and `DeferredQueue` for taking turns.
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
 //! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.

@@ -1,5 +1,6 @@
 //! The Part 17 examples (generators, `async`/`.await` as `inlineCallbacks`) and the Part 18 examples
-//! (`DeferredList`), run as the student runs them, with their output checked line by line.
+//! (`DeferredList`, and `DeferredSemaphore` one step beyond), run as the student runs them, with their
+//! output checked line by line.
 
 mod support;
 
@@ -240,4 +241,53 @@ fn deferred_list_6_leaves_the_failure_in_the_member_which_reports_it() {
 #[test]
 fn deferred_list_7_handles_the_failure_with_its_own_errback() {
     assert_prints("deferred-list-7", &[], &WITH_A_FAILURE);
+}
+
+#[test]
+fn deferred_semaphore_never_runs_more_than_the_limit_at_once() {
+    assert_prints(
+        "deferred-semaphore",
+        &["--jobs", "5", "--limit", "2", "--delay", "20ms"],
+        &[
+            "Job 1 started (1 running).",
+            "Job 2 started (2 running).",
+            "Job 1 finished.",
+            "Job 3 started (2 running).",
+            "Job 2 finished.",
+            "Job 4 started (2 running).",
+            "Job 3 finished.",
+            "Job 5 started (2 running).",
+            "Job 4 finished.",
+            "Job 5 finished.",
+            "All 5 jobs done, at most 2 at a time.",
+        ],
+    );
+}
+
+#[test]
+fn deferred_semaphore_with_a_limit_of_one_runs_the_jobs_one_by_one() {
+    assert_prints(
+        "deferred-semaphore",
+        &["--jobs", "3", "--limit", "1", "--delay", "10ms"],
+        &[
+            "Job 1 started (1 running).",
+            "Job 1 finished.",
+            "Job 2 started (1 running).",
+            "Job 2 finished.",
+            "Job 3 started (1 running).",
+            "Job 3 finished.",
+            "All 3 jobs done, at most 1 at a time.",
+        ],
+    );
+}
+
+#[test]
+fn deferred_semaphore_refuses_a_limit_of_zero_as_a_usage_error() {
+    let output = run("deferred-semaphore", &["--limit", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: invalid value '0' for '--limit <LIMIT>'"),
+        "{stderr}"
+    );
 }

@@ -111,3 +111,35 @@ impl fmt::Display for FailureGroup {
 }
 
 impl Error for FailureGroup {}
+
+/// A [`DeferredQueue`](super::DeferredQueue) at its size limit refused an item: Twisted's
+/// `QueueOverflow`. The item comes back inside, so that the caller can keep it or try later.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QueueOverflow<T>(pub T);
+
+impl<T> fmt::Debug for QueueOverflow<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("QueueOverflow(..)")
+    }
+}
+
+impl<T> fmt::Display for QueueOverflow<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the queue is full")
+    }
+}
+
+impl<T> Error for QueueOverflow<T> {}
+
+/// A [`DeferredQueue`](super::DeferredQueue) has as many getters waiting as its backlog allows:
+/// Twisted's `QueueUnderflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueUnderflow;
+
+impl fmt::Display for QueueUnderflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "too many getters are waiting on the queue")
+    }
+}
+
+impl Error for QueueUnderflow {}

@@ -16,12 +16,16 @@
 //!
 //! Rust's `async`/`.await` is `inlineCallbacks` (Part 17): a Deferred can be awaited, and
 //! [`Deferred::from_future`] turns an async block into a Deferred.
+//!
+//! Around it: [`DeferredList`] and friends wait for many Deferreds (Part 18); [`DeferredLock`],
+//! [`DeferredSemaphore`] and [`DeferredQueue`] make callbacks take turns, their waits Deferreds too.
 
 mod core;
 mod errors;
 mod failure;
 mod future;
 mod list;
+mod primitives;
 mod time;
 
 use std::any::{Any, TypeId, type_name};
@@ -32,11 +36,13 @@ use std::rc::Rc;
 
 use self::core::{CancelMode, Core, Outcome, Shared, Step, Value};
 pub use errors::{
-    AlreadyCalledError, CancelledError, CircularChainError, FailureGroup, FirstError, TimeoutError,
+    AlreadyCalledError, CancelledError, CircularChainError, FailureGroup, FirstError,
+    QueueOverflow, QueueUnderflow, TimeoutError,
 };
 pub use failure::{Exception, Failure, Panic};
 pub use future::DeferredFuture;
 pub use list::{DeferredList, DeferredListOptions, ListResult, gather_results, race};
+pub use primitives::{DeferredLock, DeferredQueue, DeferredSemaphore};
 pub use time::{LoopingCall, defer_later, defer_to_thread};
 
 thread_local! {
