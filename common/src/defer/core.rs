@@ -6,8 +6,8 @@
 //!
 //! The run loop follows Twisted's `_runCallbacks`. It is a loop over an explicit stack of Deferreds,
 //! not a recursion: when a callback returns a Deferred that has not fired, the outer Deferred pauses
-//! and leaves a "continue" link at the end of the inner one's chain; when the inner one reaches that
-//! link, it hands its result over and the loop carries on with the outer one, on the same stack. A
+//! and leaves a hand-over stage at the end of the inner one's chain; when the inner one reaches that
+//! stage, it hands its result over and the loop carries on with the outer one, on the same stack. A
 //! million nested Deferreds fire with constant stack depth.
 
 use std::any::{Any, TypeId};
@@ -65,7 +65,7 @@ struct DebugInfo {
 
 pub(crate) struct Core {
     /// The stages not run yet, first to run at the front.
-    links: VecDeque<Stage>,
+    stages: VecDeque<Stage>,
     /// The current result; `None` before firing, while waiting on an inner Deferred, and after the
     /// result was handed to an outer Deferred.
     result: Option<Outcome>,
@@ -91,7 +91,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(head: TypeId, head_name: &'static str, created_at: Option<String>) -> Shared {
         Rc::new(RefCell::new(Core {
-            links: VecDeque::new(),
+            stages: VecDeque::new(),
             result: None,
             called: false,
             paused: 0,
@@ -132,13 +132,13 @@ impl Core {
     /// Adds a stage to the chain; returns whether the Deferred has fired (so the stage must run
     /// now).
     #[inline]
-    pub(crate) fn push_link(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
-        if self.links.capacity() == 0 {
+    pub(crate) fn push_stage(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
+        if self.stages.capacity() == 0 {
             // Room for sixteen stages at once (256 bytes): chains rarely grow past that, and
             // growing the queue stage by stage would copy it several times.
-            self.links.reserve_exact(16);
+            self.stages.reserve_exact(16);
         }
-        self.links.push_back(Box::new(stage));
+        self.stages.push_back(Box::new(stage));
         self.called
     }
 
@@ -176,7 +176,7 @@ pub(crate) fn fire(
         core.result = Some(outcome);
         core.waiting_on = None;
         // Fired: the canceller is no use any more, and may hold things worth freeing.
-        let nothing_to_run = core.links.is_empty() && core.paused == 0;
+        let nothing_to_run = core.stages.is_empty() && core.paused == 0;
         (core.canceller.take(), nothing_to_run)
     };
     drop(canceller);
@@ -308,7 +308,7 @@ impl Run {
         loop {
             let stage = {
                 let mut core = self.current.borrow_mut();
-                let Some(stage) = core.links.pop_front() else {
+                let Some(stage) = core.stages.pop_front() else {
                     core.result = Some(result);
                     return Ran::Done;
                 };
@@ -372,7 +372,7 @@ fn wait_for(current: &Shared, inner: Shared) -> Option<Outcome> {
     }
     let outer = Rc::clone(current);
     let mut waited_for = inner.borrow_mut();
-    waited_for.push_link(move |outcome| Step::HandOver(outer, outcome));
+    waited_for.push_stage(move |outcome| Step::HandOver(outer, outcome));
     // What comes after the hand-over on the inner Deferred's own chain gets `()`.
     waited_for.tail = TypeId::of::<()>();
     waited_for.tail_name = "()";

@@ -292,7 +292,7 @@ impl<T: 'static> Deferred<T> {
         callback: impl FnOnce(T) -> R1 + 'static,
         errback: impl FnOnce(Failure) -> R2 + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(move |outcome| match outcome {
+        self.add_stage::<U>(move |outcome| match outcome {
             Outcome::Value(value) => call_with(value, callback),
             Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
         })
@@ -303,7 +303,7 @@ impl<T: 'static> Deferred<T> {
         &self,
         callback: impl FnOnce(T) -> R + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(move |outcome| match outcome {
+        self.add_stage::<U>(move |outcome| match outcome {
             Outcome::Value(value) => call_with(value, callback),
             Outcome::Failure(failure) => Step::Failure(failure),
         })
@@ -315,7 +315,7 @@ impl<T: 'static> Deferred<T> {
         &self,
         errback: impl FnOnce(Failure) -> R + 'static,
     ) -> Deferred<T> {
-        self.add_link::<T>(move |outcome| match outcome {
+        self.add_stage::<T>(move |outcome| match outcome {
             Outcome::Value(value) => Step::Value(value),
             Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
         })
@@ -327,13 +327,13 @@ impl<T: 'static> Deferred<T> {
         &self,
         both: impl FnOnce(Result<T, Failure>) -> R + 'static,
     ) -> Deferred<U> {
-        self.add_link::<U>(move |outcome| match outcome {
+        self.add_stage::<U>(move |outcome| match outcome {
             Outcome::Value(value) => call_with(value, move |input| both(Ok(input))),
             Outcome::Failure(failure) => both(Err(failure)).into_outcome().into_step(),
         })
     }
 
-    fn add_link<U: 'static>(&self, stage: impl FnOnce(Outcome) -> Step + 'static) -> Deferred<U> {
+    fn add_stage<U: 'static>(&self, stage: impl FnOnce(Outcome) -> Step + 'static) -> Deferred<U> {
         let called = {
             let mut core = self.core().borrow_mut();
             assert!(
@@ -345,7 +345,7 @@ impl<T: 'static> Deferred<T> {
             );
             core.tail = TypeId::of::<U>();
             core.tail_name = type_name::<U>();
-            core.push_link(stage)
+            core.push_stage(stage)
         };
         if called {
             // Fired already: the new stage runs now, as in Twisted.
