@@ -133,11 +133,8 @@ impl Core {
     /// now).
     #[inline]
     pub(crate) fn push_stage(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
-        if self.stages.capacity() == 0 {
-            // Room for sixteen stages at once (256 bytes): chains rarely grow past that, and
-            // growing the queue stage by stage would copy it several times.
-            self.stages.reserve_exact(16);
-        }
+        // The queue starts with room for four stages and doubles when full: most chains are
+        // short, and a Deferred should stay small when thousands of them are waiting.
         self.stages.push_back(Box::new(stage));
         self.called
     }
