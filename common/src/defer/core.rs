@@ -31,19 +31,24 @@ pub(crate) enum Outcome {
     Failure(Failure),
 }
 
-/// What a callback or errback gave back.
-pub(crate) enum Step {
-    Value(Value),
-    Failure(Failure),
-    /// Another Deferred: the chain waits for its result.
+/// What the run loop does after a stage, which has left its result in place.
+pub(crate) enum Next {
+    /// Go on to the next stage with the result as it is now.
+    Continue,
+    /// The stage returned another Deferred: the chain waits for its result.
     Wait(Shared),
     /// The end of an inner Deferred's own chain: the outer Deferred that waits gets the result.
-    HandOver(Shared, Outcome),
+    HandOver(Shared),
 }
 
-/// One stage of the chain: a callback and an errback in one closure, which looks at what arrives
-/// (a value or a failure) and runs the right one, or passes it through.
-pub(crate) type Stage = Box<dyn FnOnce(Outcome) -> Step>;
+/// One stage of the chain: a callback and an errback in one closure, which looks at the current
+/// result (a value or a failure), runs the right one, and leaves what it returned in place of the
+/// result, or passes it by untouched.
+///
+/// The result is changed in place rather than passed in and returned, so that a callback that keeps
+/// the value's type costs no move of the result at all: it takes the value out of its box and puts
+/// its own back into the same box.
+pub(crate) type Stage = Box<dyn FnOnce(&mut Outcome) -> Next>;
 /// What `cancel` calls first; it gets the Deferred being cancelled.
 pub(crate) type Canceller = Box<dyn FnMut(&Shared)>;
 
@@ -132,7 +137,10 @@ impl Core {
     /// Adds a stage to the chain; returns whether the Deferred has fired (so the stage must run
     /// now).
     #[inline]
-    pub(crate) fn push_stage(&mut self, stage: impl FnOnce(Outcome) -> Step + 'static) -> bool {
+    pub(crate) fn push_stage(
+        &mut self,
+        stage: impl FnOnce(&mut Outcome) -> Next + 'static,
+    ) -> bool {
         // The queue starts with room for four stages and doubles when full: most chains are
         // short, and a Deferred should stay small when thousands of them are waiting.
         self.stages.push_back(Box::new(stage));
@@ -287,9 +295,10 @@ impl Run {
 
     /// Runs the current Deferred's stages one after the other.
     ///
-    /// The result travels in a local variable from one stage to the next and goes back into the
-    /// Deferred only when the run of its chain ends. While a stage runs, the Deferred shows no
-    /// result, as it did in the stage's absence; nothing else can take it meanwhile.
+    /// The result stays in a local variable for the whole run of the chain, each stage changing it
+    /// in place, and goes back into the Deferred only when the run ends: storing it after every
+    /// stage and loading it again for the next kept the processor waiting on its own stores. While
+    /// a stage runs, the Deferred shows no result, and nothing else can take it.
     fn run_current(&mut self) -> Ran {
         let taken = {
             let mut core = self.current.borrow_mut();
@@ -313,20 +322,19 @@ impl Run {
                 core.running = true;
                 stage
             };
-            let step = stage(result);
+            let next = stage(&mut result);
             self.current.borrow_mut().running = false;
-            result = match step {
-                Step::Value(value) => Outcome::Value(value),
-                Step::Failure(failure) => Outcome::Failure(failure),
-                Step::Wait(inner) => match wait_for(&self.current, inner) {
-                    Some(taken) => taken,
+            match next {
+                Next::Continue => {}
+                Next::Wait(inner) => match wait_for(&self.current, inner) {
+                    Some(taken) => result = taken,
                     None => return Ran::Done,
                 },
-                Step::HandOver(outer, outcome) => {
-                    self.hand_over(outer, outcome);
+                Next::HandOver(outer) => {
+                    self.hand_over(outer, result);
                     return Ran::HandedOver;
                 }
-            };
+            }
         }
     }
 
@@ -369,7 +377,7 @@ fn wait_for(current: &Shared, inner: Shared) -> Option<Outcome> {
     }
     let outer = Rc::clone(current);
     let mut waited_for = inner.borrow_mut();
-    waited_for.push_stage(move |outcome| Step::HandOver(outer, outcome));
+    waited_for.push_stage(move |_| Next::HandOver(outer));
     // What comes after the hand-over on the inner Deferred's own chain gets `()`.
     waited_for.tail = TypeId::of::<()>();
     waited_for.tail_name = "()";

@@ -34,7 +34,7 @@ use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
 
-use self::core::{CancelMode, Core, Outcome, Shared, Step, Value};
+use self::core::{CancelMode, Core, Next, Outcome, Shared, Value};
 pub use errors::{
     AlreadyCalledError, CancelledError, CircularChainError, FailureGroup, FirstError,
     QueueOverflow, QueueUnderflow, TimeoutError,
@@ -92,16 +92,27 @@ impl<T: 'static> IntoStep<T> for Deferred<T> {
 }
 
 impl<T: 'static> Typed<T> {
-    /// The result as the chain carries it, its value boxed.
-    fn into_step(self) -> Step {
-        match self {
-            Typed::Value(value) => Step::Value(boxed(value)),
-            Typed::Failure(failure) => Step::Failure(failure),
+    /// Puts the result in place of the chain's current one, its value boxed; or, for a Deferred
+    /// that has not fired, tells the run loop to wait for it.
+    fn settle(self, outcome: &mut Outcome) -> Next {
+        *outcome = match self {
+            Typed::Value(value) => Outcome::Value(boxed(value)),
+            Typed::Failure(failure) => Outcome::Failure(failure),
             Typed::Wait(deferred) => match deferred.into_ready() {
-                Ok(value) => Step::Value(boxed(value)),
-                Err(deferred) => Step::Wait(Rc::clone(deferred.core())),
+                Ok(value) => Outcome::Value(boxed(value)),
+                Err(deferred) => return Next::Wait(Rc::clone(deferred.core())),
             },
-        }
+        };
+        Next::Continue
+    }
+}
+
+/// Takes the failure out of the current result, for an errback (the result holds `()` meanwhile,
+/// which allocates nothing).
+fn take_failure(outcome: &mut Outcome) -> Failure {
+    match std::mem::replace(outcome, Outcome::Value(Box::new(()))) {
+        Outcome::Failure(failure) => failure,
+        Outcome::Value(_) => unreachable!("an errback runs only on a failure"),
     }
 }
 
@@ -131,36 +142,42 @@ fn unbox<T: 'static>(value: &mut Value) -> T {
     }
 }
 
-/// Runs a callback on the value in the box, and puts its result back into the same box when it has
-/// the same type (no allocation), with a single look at the box's type.
+/// Runs a callback on the current value, and leaves its result in place: in the same box when it
+/// has the same type (no allocation, and a single look at the box's type).
 fn call_with<T: 'static, U: 'static, R: IntoStep<U>>(
-    mut value: Value,
+    outcome: &mut Outcome,
     callback: impl FnOnce(T) -> R,
-) -> Step {
+) -> Next {
+    let Outcome::Value(value) = outcome else {
+        unreachable!("a callback runs only on a value")
+    };
     let Some(slot) = value.downcast_mut::<Option<T>>() else {
-        return callback(unbox(&mut value)).into_outcome().into_step();
+        let input = unbox(value);
+        return callback(input).into_outcome().settle(outcome);
     };
     let Some(input) = slot.take() else {
-        return Step::Failure(Failure::exception("a Deferred stage found its value gone"));
+        *outcome = Outcome::Failure(Failure::exception("a Deferred stage found its value gone"));
+        return Next::Continue;
     };
     let output = match callback(input).into_outcome() {
         Typed::Value(output) => output,
         // A Deferred fired at birth: its value, as if the callback had returned it.
         Typed::Wait(deferred) => match deferred.into_ready() {
             Ok(output) => output,
-            Err(deferred) => return Step::Wait(Rc::clone(deferred.core())),
+            Err(deferred) => return Next::Wait(Rc::clone(deferred.core())),
         },
-        Typed::Failure(failure) => return Step::Failure(failure),
+        Typed::Failure(failure) => {
+            *outcome = Outcome::Failure(failure);
+            return Next::Continue;
+        }
     };
     // The box's type is known here, so this check costs nothing at run time.
     let slot: &mut dyn Any = slot;
     match slot.downcast_mut::<Option<U>>() {
-        Some(same) => {
-            *same = Some(output);
-            Step::Value(value)
-        }
-        None => Step::Value(boxed(output)),
+        Some(same) => *same = Some(output),
+        None => *outcome = Outcome::Value(boxed(output)),
     }
+    Next::Continue
 }
 
 /// A typed handle on a Deferred whose current last callback produces a `T`.
@@ -293,8 +310,10 @@ impl<T: 'static> Deferred<T> {
         errback: impl FnOnce(Failure) -> R2 + 'static,
     ) -> Deferred<U> {
         self.add_stage::<U>(move |outcome| match outcome {
-            Outcome::Value(value) => call_with(value, callback),
-            Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
+            Outcome::Value(_) => call_with(outcome, callback),
+            Outcome::Failure(_) => errback(take_failure(outcome))
+                .into_outcome()
+                .settle(outcome),
         })
     }
 
@@ -304,8 +323,8 @@ impl<T: 'static> Deferred<T> {
         callback: impl FnOnce(T) -> R + 'static,
     ) -> Deferred<U> {
         self.add_stage::<U>(move |outcome| match outcome {
-            Outcome::Value(value) => call_with(value, callback),
-            Outcome::Failure(failure) => Step::Failure(failure),
+            Outcome::Value(_) => call_with(outcome, callback),
+            Outcome::Failure(_) => Next::Continue,
         })
     }
 
@@ -316,8 +335,10 @@ impl<T: 'static> Deferred<T> {
         errback: impl FnOnce(Failure) -> R + 'static,
     ) -> Deferred<T> {
         self.add_stage::<T>(move |outcome| match outcome {
-            Outcome::Value(value) => Step::Value(value),
-            Outcome::Failure(failure) => errback(failure).into_outcome().into_step(),
+            Outcome::Value(_) => Next::Continue,
+            Outcome::Failure(_) => errback(take_failure(outcome))
+                .into_outcome()
+                .settle(outcome),
         })
     }
 
@@ -328,12 +349,17 @@ impl<T: 'static> Deferred<T> {
         both: impl FnOnce(Result<T, Failure>) -> R + 'static,
     ) -> Deferred<U> {
         self.add_stage::<U>(move |outcome| match outcome {
-            Outcome::Value(value) => call_with(value, move |input| both(Ok(input))),
-            Outcome::Failure(failure) => both(Err(failure)).into_outcome().into_step(),
+            Outcome::Value(_) => call_with(outcome, move |input| both(Ok(input))),
+            Outcome::Failure(_) => both(Err(take_failure(outcome)))
+                .into_outcome()
+                .settle(outcome),
         })
     }
 
-    fn add_stage<U: 'static>(&self, stage: impl FnOnce(Outcome) -> Step + 'static) -> Deferred<U> {
+    fn add_stage<U: 'static>(
+        &self,
+        stage: impl FnOnce(&mut Outcome) -> Next + 'static,
+    ) -> Deferred<U> {
         let called = {
             let mut core = self.core().borrow_mut();
             assert!(
