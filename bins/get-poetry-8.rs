@@ -15,26 +15,20 @@
 //! cargo run --bin get-poetry-8 -- 10001 10002 10003                          # terminal 4
 //! ```
 
-use std::cell::{Cell, RefCell};
-use std::fmt;
-use std::net::SocketAddr;
+use std::cell::Cell;
 use std::process::ExitCode;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::parse_duration;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, DeferredList, Failure};
-use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
-};
-use common::reactor::{DelayedCall, Reactor};
+use common::reactor::Reactor;
 use common::{errln, outln};
 
 /// Download poems and have them cummingsified by a transform server; a DeferredList says when all
@@ -74,299 +68,13 @@ struct Options {
     progress: bool,
 }
 
-/// How long a connection attempt may take when no `--timeout` is given.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+// Downloading a poem (`get_poetry`, a Deferred as since client 4.0) and asking the transform server
+// (`TransformProxy::xform`, a Deferred of the netstring reply): shared with clients 6.0 and 7.0,
+// unchanged.
+#[path = "support/poem_and_transform.rs"]
+mod poem_and_transform;
 
-// ---- Downloading a poem: as in client 6.0 ----
-
-/// Why a download failed once connected. A connection that could not be made fails with the
-/// reactor's own `ConnectError`.
-#[derive(Debug)]
-enum PoemError {
-    /// The connection broke before the end of the poem.
-    Lost(DisconnectReason),
-    /// The poem took longer than the timeout.
-    TimedOut(Duration),
-}
-
-impl fmt::Display for PoemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PoemError::Lost(reason) => write!(f, "{reason}"),
-            PoemError::TimedOut(limit) => write!(
-                f,
-                "the poem took longer than {}",
-                TimeFormat::Human.show(*limit)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PoemError {}
-
-/// One download.
-struct PoetryProtocol {
-    factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
-    /// The timed call that hangs up on a late poem, when there is a timeout.
-    deadline: Option<DelayedCall>,
-}
-
-impl Protocol for PoetryProtocol {
-    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        if let Some(limit) = self.factory.timeout {
-            let late = move || transport.abort_connection();
-            self.deadline = Some(self.factory.reactor.call_later(limit, late));
-        }
-    }
-
-    fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
-        let factory = &self.factory;
-        factory.progress.update(factory.line, self.poem.len());
-    }
-
-    fn connection_lost(&mut self, reason: &DisconnectReason) {
-        if let Some(deadline) = self.deadline.take() {
-            // An error here only means the call has already run: the poem was late.
-            let _ = deadline.cancel();
-        }
-        match (reason, self.factory.timeout) {
-            (DisconnectReason::Done, _) => {
-                let poem = String::from_utf8_lossy(&self.poem).into_owned();
-                self.factory.poem_finished(poem);
-            }
-            // Only the deadline aborts a connection here, so an abort means the poem was late.
-            (DisconnectReason::Aborted, Some(limit)) => {
-                self.factory.poem_failed(PoemError::TimedOut(limit).into());
-            }
-            (reason, _) => self
-                .factory
-                .poem_failed(PoemError::Lost(reason.clone()).into()),
-        }
-    }
-}
-
-/// Makes the download's protocol, and fires the download's Deferred.
-struct PoetryClientFactory {
-    me: Weak<PoetryClientFactory>,
-    reactor: Reactor,
-    timeout: Option<Duration>,
-    /// Taken out when fired, so that it fires once whatever happens afterwards.
-    deferred: RefCell<Option<Deferred<String>>>,
-    /// The `--progress` lines of the downloads (drawn only on a terminal), and this download's line
-    /// among them.
-    progress: Rc<TaskProgress>,
-    line: usize,
-}
-
-impl PoetryClientFactory {
-    fn poem_finished(&self, poem: String) {
-        let deferred = self.deferred.borrow_mut().take();
-        if let Some(deferred) = deferred {
-            self.progress.finish(self.line, "finished");
-            let _ = deferred.callback(poem);
-        }
-    }
-
-    fn poem_failed(&self, failure: Failure) {
-        let deferred = self.deferred.borrow_mut().take();
-        if let Some(deferred) = deferred {
-            self.progress.finish(self.line, "failed");
-            let _ = deferred.errback(failure);
-        }
-    }
-}
-
-impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
-        Some(Box::new(PoetryProtocol {
-            factory: self.me.upgrade()?,
-            poem: Vec::new(),
-            deadline: None,
-        }))
-    }
-}
-
-impl ClientFactory for PoetryClientFactory {
-    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        self.poem_failed(reason.clone().into());
-    }
-}
-
-/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails. The bytes
-/// received so far are shown on line `line` of `progress`, when it is drawn.
-fn get_poetry(
-    reactor: &Reactor,
-    server: &ServerAddress,
-    timeout: Option<Duration>,
-    progress: &Rc<TaskProgress>,
-    line: usize,
-) -> Deferred<String> {
-    let deferred = Deferred::new();
-    let factory = Rc::new_cyclic(|me| PoetryClientFactory {
-        me: me.clone(),
-        reactor: reactor.clone(),
-        timeout,
-        deferred: RefCell::new(Some(deferred.clone())),
-        progress: Rc::clone(progress),
-        line,
-    });
-    reactor.connect_tcp(
-        &server.host,
-        server.port,
-        factory,
-        timeout.unwrap_or(CONNECT_TIMEOUT),
-    );
-    deferred
-}
-
-// ---- Asking the transform server: as in client 6.0 ----
-
-/// Why a transform failed once connected. A connection that could not be made fails with the
-/// reactor's own `ConnectError`.
-#[derive(Debug)]
-enum TransformError {
-    /// The connection ended before a reply came: the server refused the request, or broke.
-    NoReply(DisconnectReason),
-    /// No reply within the timeout.
-    TimedOut(Duration),
-}
-
-impl fmt::Display for TransformError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TransformError::NoReply(DisconnectReason::Done) => {
-                write!(
-                    f,
-                    "The transform server closed the connection without a reply."
-                )
-            }
-            TransformError::NoReply(reason) => write!(f, "{reason}"),
-            TransformError::TimedOut(limit) => write!(
-                f,
-                "no reply from the transform server within {}",
-                TimeFormat::Human.show(*limit)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TransformError {}
-
-/// One transform request: send it as soon as connected, hang up when the reply comes.
-struct TransformClientProtocol {
-    factory: Rc<TransformClientFactory>,
-    deadline: Option<DelayedCall>,
-}
-
-impl NetstringHandler for TransformClientProtocol {
-    fn connection_made(&mut self, netstrings: &mut Netstrings) {
-        let request = format!("{}.{}", self.factory.xform_name, self.factory.poem);
-        netstrings.send_string(request.as_bytes());
-        if let Some(limit) = self.factory.timeout {
-            let transport = Rc::clone(netstrings.transport());
-            let late = move || transport.abort_connection();
-            self.deadline = Some(self.factory.reactor.call_later(limit, late));
-        }
-    }
-
-    fn string_received(&mut self, payload: &[u8], netstrings: &mut Netstrings) {
-        netstrings.lose_connection();
-        self.factory.handle_poem(payload);
-    }
-
-    fn connection_lost(&mut self, _reason: &DisconnectReason) {
-        if let Some(deadline) = self.deadline.take() {
-            let _ = deadline.cancel();
-        }
-    }
-}
-
-/// Holds one request (the transform's name and the poem) and the Deferred of its reply.
-struct TransformClientFactory {
-    me: Weak<TransformClientFactory>,
-    reactor: Reactor,
-    timeout: Option<Duration>,
-    xform_name: String,
-    poem: String,
-    deferred: RefCell<Option<Deferred<String>>>,
-}
-
-impl TransformClientFactory {
-    fn handle_poem(&self, reply: &[u8]) {
-        let deferred = self.deferred.borrow_mut().take();
-        if let Some(deferred) = deferred {
-            let _ = match String::from_utf8(reply.to_vec()) {
-                Ok(poem) => deferred.callback(poem),
-                Err(error) => deferred.errback(error),
-            };
-        }
-    }
-
-    fn fail(&self, failure: Failure) {
-        let deferred = self.deferred.borrow_mut().take();
-        if let Some(deferred) = deferred {
-            let _ = deferred.errback(failure);
-        }
-    }
-}
-
-impl Factory for TransformClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
-        let handler = TransformClientProtocol {
-            factory: self.me.upgrade()?,
-            deadline: None,
-        };
-        Some(Box::new(NetstringReceiver::new(handler)))
-    }
-}
-
-impl ClientFactory for TransformClientFactory {
-    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        self.fail(reason.clone().into());
-    }
-
-    /// The connection is over. If the reply came, the Deferred has fired already and this does
-    /// nothing; otherwise the request failed.
-    fn client_connection_lost(&self, _connector: &Connector, reason: &DisconnectReason) {
-        let error = match (reason, self.timeout) {
-            (DisconnectReason::Aborted, Some(limit)) => TransformError::TimedOut(limit),
-            (reason, _) => TransformError::NoReply(reason.clone()),
-        };
-        self.fail(error.into());
-    }
-}
-
-/// The transform server as the rest of the program sees it: one asynchronous method, no hosts or
-/// ports or protocols.
-struct TransformProxy {
-    reactor: Reactor,
-    server: ServerAddress,
-    timeout: Option<Duration>,
-}
-
-impl TransformProxy {
-    /// Asks for `poem` transformed by `xform_name`: returns at once a Deferred of the new poem.
-    fn xform(&self, xform_name: &str, poem: &str) -> Deferred<String> {
-        let deferred = Deferred::new();
-        let factory = Rc::new_cyclic(|me| TransformClientFactory {
-            me: me.clone(),
-            reactor: self.reactor.clone(),
-            timeout: self.timeout,
-            xform_name: xform_name.to_owned(),
-            poem: poem.to_owned(),
-            deferred: RefCell::new(Some(deferred.clone())),
-        });
-        self.reactor.connect_tcp(
-            &self.server.host,
-            self.server.port,
-            factory,
-            self.timeout.unwrap_or(CONNECT_TIMEOUT),
-        );
-        deferred
-    }
-}
+use poem_and_transform::{TransformProxy, get_poetry};
 
 // ---- The program: one async block per poem, one DeferredList over them all ----
 
