@@ -296,7 +296,7 @@ fn client_2_stack_shows_the_reactor_calling_data_received() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(lines(&output.stdout), ["The Rust stack:"]);
     let stack = String::from_utf8(output.stderr).unwrap();
-    // A backtrace lists the innermost call first: our callback, the reactor's TCP code that read
+    // A backtrace lists the innermost call first: our callback, the reactor's stream code that read
     // the socket, the reactor's loop, main.
     let at = |frame: &str| {
         stack
@@ -304,7 +304,7 @@ fn client_2_stack_shows_the_reactor_calling_data_received() {
             .unwrap_or_else(|| panic!("no {frame} in the stack:\n{stack}"))
     };
     let callback = at("as common::protocol::Protocol>::data_received");
-    let tcp = at("common::reactor::tcp::");
+    let tcp = at("common::reactor::stream::");
     let run_loop = at("common::reactor::Reactor::run");
     let main = at("get_poetry_2_stack::main");
     assert!(

@@ -29,7 +29,6 @@ use std::any::type_name;
 use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -40,7 +39,7 @@ use common::cli::output::{plain_error, report_error};
 use common::cli::poem::poetry_file;
 use common::defer::Failure;
 use common::log;
-use common::protocol::{Factory, Protocol, TcpAddress, Transport};
+use common::protocol::{Address, Factory, Protocol, Transport};
 use common::reactor::Reactor;
 use common::service::{Application, MultiService, Service, ServiceState, TcpServer};
 
@@ -113,7 +112,7 @@ impl Protocol for PoetryProtocol {
                 format!(
                     "sending {} bytes of poetry to {}",
                     poem.len(),
-                    TcpAddress(transport.get_peer())
+                    transport.get_peer()
                 ),
             );
             transport.write(poem);
@@ -128,7 +127,7 @@ struct PoetryFactory {
 }
 
 impl Factory for PoetryFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             service: Rc::clone(&self.service),
         }))

@@ -11,7 +11,6 @@
 //! cargo run --bin get-poetry-2 -- 10000                               # or any poetry client
 //! ```
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::Rc;
 
@@ -19,7 +18,7 @@ use clap::Parser;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::server::{ServeOptions, listen_and_run, read_poem};
-use common::protocol::{Factory, Protocol, TcpAddress, Transport};
+use common::protocol::{Address, Factory, Protocol, Transport};
 
 /// Serve a poem, whole and at once, to every client (tutorial Part 11).
 ///
@@ -55,7 +54,7 @@ struct PoetryFactory {
 }
 
 impl Factory for PoetryFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             poem: Rc::clone(&self.poem),
         }))
@@ -82,7 +81,7 @@ fn main() -> ExitCode {
             format!(
                 "Serving {} on {}.",
                 options.serve.poem.display(),
-                TcpAddress(port.get_host())
+                port.get_host()
             )
         },
     )

@@ -18,7 +18,6 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
@@ -32,8 +31,7 @@ use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
-    Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::{errln, outln};
@@ -73,7 +71,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
     /// The server's address, as the transport's `get_peer` gives it, for the error lines.
-    peer: SocketAddr,
+    peer: Address,
     poem: Vec<u8>,
     /// The timed call that hangs up on a late poem, when there is a `--timeout`.
     deadline: Option<DelayedCall>,
@@ -82,7 +80,7 @@ struct PoetryProtocol {
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         if let Some(limit) = self.factory.timeout {
-            let peer = TcpAddress(self.peer);
+            let peer = self.peer.clone();
             let late = move || {
                 errln!(
                     "Poem from {peer} timed out after {}",
@@ -109,7 +107,7 @@ impl Protocol for PoetryProtocol {
             // Only the deadline aborts a connection in this program, and it has said so.
             DisconnectReason::Aborted => None,
             DisconnectReason::Lost(_) => {
-                errln!("Poem from {} failed: {reason}", TcpAddress(self.peer));
+                errln!("Poem from {} failed: {reason}", self.peer);
                 None
             }
         };
@@ -158,10 +156,10 @@ impl PoetryClientFactory {
 }
 
 impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
-            peer,
+            peer: peer.clone(),
             poem: Vec::new(),
             deadline: None,
         }))

@@ -3,7 +3,7 @@
 //!
 //! Client 2.0 with one change: the first time any protocol is given data, `data_received` prints the
 //! stack it was called on and ends the program. Read the stack from the bottom up: `main` calls
-//! `Reactor::run`; the reactor's TCP code (`common::reactor::tcp`: the connection's task, which reads
+//! `Reactor::run`; the reactor's stream code (`common::reactor::stream`: the connection's task, which reads
 //! the socket) calls our `data_received`. That is the lesson: the read callback that client 1.0
 //! wrote itself is still there, hidden inside the transport. Higher abstractions are built on the
 //! lower ones, not instead of them.
@@ -19,7 +19,6 @@
 
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
@@ -31,7 +30,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::{errln, outln};
@@ -154,7 +153,7 @@ impl PoetryClientFactory {
 impl Factory for PoetryClientFactory {
     /// Called only once a connection has succeeded, which is why the task numbers follow the order
     /// of the connections.
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         let factory = self.me.upgrade()?;
         let task = self.next_task.get();
         self.next_task.set(task + 1);

@@ -22,7 +22,6 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
@@ -36,8 +35,7 @@ use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
 use common::cli::progress::TaskProgress;
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
-    Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::{errln, outln};
@@ -86,7 +84,7 @@ struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
     task: usize,
     /// The server's address, as the transport's `get_peer` gives it.
-    peer: SocketAddr,
+    peer: Address,
     poem: Vec<u8>,
     /// The timed call that hangs up on a late poem, when there is a `--timeout`.
     deadline: Option<DelayedCall>,
@@ -119,7 +117,7 @@ impl Protocol for PoetryProtocol {
                 "Task {}: got {} bytes of poetry from {}",
                 self.task,
                 data.len(),
-                TcpAddress(self.peer)
+                self.peer
             );
         }
     }
@@ -208,14 +206,14 @@ impl PoetryClientFactory {
 impl Factory for PoetryClientFactory {
     /// Called only once a connection has succeeded, which is why the task numbers follow the order
     /// of the connections.
-    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
         let factory = self.me.upgrade()?;
         let task = self.next_task.get();
         self.next_task.set(task + 1);
         Some(Box::new(PoetryProtocol {
             factory,
             task,
-            peer,
+            peer: peer.clone(),
             poem: Vec::new(),
             deadline: None,
         }))

@@ -21,7 +21,6 @@ use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -34,7 +33,7 @@ use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::{errln, outln};
@@ -161,7 +160,7 @@ impl PoetryClientFactory {
 }
 
 impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
             poem: Vec::new(),

@@ -27,7 +27,6 @@
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
@@ -43,7 +42,7 @@ use common::cli::poem::PoemOutput;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::{errln, outln};
@@ -194,7 +193,7 @@ impl PoetryClientFactory {
 }
 
 impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
             poem: Vec::new(),

@@ -34,8 +34,7 @@ use common::cli::output::report_error;
 use common::cli::server::listen_and_run;
 use common::defer::{CancelledError, Deferred, Failure, succeed};
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, TcpAddress,
-    Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::Reactor;
 use common::{errln, outln};
@@ -162,7 +161,7 @@ impl PoetryClientFactory {
 }
 
 impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryClientProtocol {
             factory: self.me.upgrade()?,
             poem: Vec::new(),
@@ -354,7 +353,7 @@ struct PoetryProxyFactory {
 }
 
 impl Factory for PoetryProxyFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProxyProtocol {
             service: Rc::clone(&self.service),
             deferred: None,
@@ -367,7 +366,7 @@ impl Factory for PoetryProxyFactory {
 /// `('localhost', 10001)`.
 fn python_tuple(server: &ServerAddress) -> String {
     match server.host.parse::<IpAddr>() {
-        Ok(ip) => PythonPeer(SocketAddr::new(ip, server.port)).to_string(),
+        Ok(ip) => PythonPeer(&Address::Tcp(SocketAddr::new(ip, server.port))).to_string(),
         Err(_) => format!("('{}', {})", server.host, server.port),
     }
 }
@@ -391,7 +390,7 @@ fn main() -> ExitCode {
         format!(
             "Proxying {} on {}.",
             python_tuple(&options.server),
-            TcpAddress(port.get_host())
+            port.get_host()
         )
     })
 }

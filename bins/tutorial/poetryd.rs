@@ -27,7 +27,6 @@ use std::any::type_name;
 use std::cell::{Cell, RefCell};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,7 +41,7 @@ use common::cli::server::PacingOptions;
 use common::defer::{Deferred, Failure};
 use common::errln;
 use common::log;
-use common::protocol::{DisconnectReason, Factory, Protocol, TcpAddress, Transport};
+use common::protocol::{Address, DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::{DelayedCall, Reactor};
 use common::service::{Application, MultiService, Service, ServiceState, TcpServer};
 use nix::errno::Errno;
@@ -237,7 +236,7 @@ mod fastpoetry {
                     format!(
                         "sending {} bytes of poetry to {}",
                         poem.len(),
-                        TcpAddress(transport.get_peer())
+                        transport.get_peer()
                     ),
                 );
                 transport.write(&poem);
@@ -252,7 +251,7 @@ mod fastpoetry {
     }
 
     impl Factory for PoetryFactory {
-        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
             Some(Box::new(PoetryProtocol {
                 service: Rc::clone(&self.service),
             }))
@@ -297,7 +296,7 @@ mod slowpoetry {
         poem: Rc<[u8]>,
         chars_per_chunk: usize,
         delay: Duration,
-        peer: SocketAddr,
+        peer: Address,
         pacer: Option<DelayedCall>,
         sent: Rc<Cell<usize>>,
         /// Set while the transport's buffer is full (the client does not read): sends are skipped.
@@ -311,7 +310,7 @@ mod slowpoetry {
                 format!(
                     "sending {} bytes of poetry to {}",
                     self.poem.len(),
-                    TcpAddress(self.peer)
+                    self.peer
                 ),
             );
             let (poem, sent, paused) = (
@@ -350,7 +349,7 @@ mod slowpoetry {
                     &log_system::<SlowPoetryFactory>(),
                     format!(
                         "{} went away after {} of {} bytes: {reason}",
-                        TcpAddress(self.peer),
+                        self.peer,
                         self.sent.get(),
                         self.poem.len()
                     ),
@@ -375,7 +374,7 @@ mod slowpoetry {
     }
 
     impl Factory for SlowPoetryFactory {
-        fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
             // Before the service has loaded the poem there is nothing to serve: refuse.
             let poem = self.service.poem()?;
             Some(Box::new(SlowPoetryProtocol {
@@ -383,7 +382,7 @@ mod slowpoetry {
                 poem,
                 chars_per_chunk: self.chars_per_chunk,
                 delay: self.delay,
-                peer,
+                peer: peer.clone(),
                 pacer: None,
                 sent: Rc::new(Cell::new(0)),
                 paused: Rc::new(Cell::new(false)),
@@ -494,7 +493,7 @@ mod transformedpoetry {
 
     struct TransformProtocol {
         factory: Rc<TransformFactory>,
-        peer: SocketAddr,
+        peer: Address,
         /// Whether the close has been scheduled already.
         closing: bool,
     }
@@ -505,7 +504,7 @@ mod transformedpoetry {
         }
 
         fn refuse(&self, why: &BadRequest) {
-            self.log(format!("bad request from {}: {why}", TcpAddress(self.peer)));
+            self.log(format!("bad request from {}: {why}", self.peer));
         }
     }
 
@@ -515,7 +514,7 @@ mod transformedpoetry {
                 Ok((name, size, poem)) => {
                     self.log(format!(
                         "transformed {size} bytes with {name} for {}",
-                        TcpAddress(self.peer)
+                        self.peer
                     ));
                     netstrings.send_string(poem.as_bytes());
                     // Requests that came in the same read are still to be delivered: close on the
@@ -547,10 +546,10 @@ mod transformedpoetry {
     }
 
     impl Factory for TransformFactory {
-        fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
             Some(Box::new(NetstringReceiver::new(TransformProtocol {
                 factory: self.me.upgrade()?,
-                peer,
+                peer: peer.clone(),
                 closing: false,
             })))
         }
@@ -706,7 +705,7 @@ mod poetry_proxy {
     }
 
     impl Factory for Download {
-        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
             Some(Box::new(DownloadProtocol {
                 download: self.me.upgrade()?,
                 poem: Vec::new(),
@@ -756,7 +755,7 @@ mod poetry_proxy {
     }
 
     impl Factory for PoetryProxyFactory {
-        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
             Some(Box::new(PoetryProxyProtocol {
                 service: Rc::clone(&self.service),
             }))

@@ -12,7 +12,6 @@
 //! ```
 
 use std::cell::Cell;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,7 +23,7 @@ use common::cli::output::report_error;
 use common::cli::poem::chunks;
 use common::cli::server::{PacingOptions, ServeOptions, listen_and_run, read_poem};
 use common::outln;
-use common::protocol::{DisconnectReason, Factory, Protocol, Transport};
+use common::protocol::{Address, DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::{DelayedCall, Reactor};
 
 /// Serve one poem, slowly, to every client at once (tutorial Part 11, exercise 3).
@@ -63,7 +62,7 @@ struct Settings {
 struct SlowPoetryProtocol {
     reactor: Reactor,
     settings: Rc<Settings>,
-    peer: SocketAddr,
+    peer: Address,
     pacer: Option<DelayedCall>,
     /// Set while the transport's buffer is full (the client does not read): sends are skipped.
     paused: Rc<Cell<bool>>,
@@ -73,7 +72,7 @@ impl Protocol for SlowPoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         let settings = Rc::clone(&self.settings);
         if !settings.quiet {
-            outln!("Somebody at {} wants poetry!", PythonPeer(self.peer));
+            outln!("Somebody at {} wants poetry!", PythonPeer(&self.peer));
         }
         let paused = Rc::clone(&self.paused);
         let mut sent = 0;
@@ -112,7 +111,7 @@ impl Protocol for SlowPoetryProtocol {
                     DisconnectReason::Done => "Connection closed by the client",
                     DisconnectReason::Aborted => "Connection aborted",
                 };
-                outln!("Somebody at {} went away: {why}", PythonPeer(self.peer));
+                outln!("Somebody at {} went away: {why}", PythonPeer(&self.peer));
             }
         }
     }
@@ -132,11 +131,11 @@ struct SlowPoetryFactory {
 }
 
 impl Factory for SlowPoetryFactory {
-    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(SlowPoetryProtocol {
             reactor: self.reactor.clone(),
             settings: Rc::clone(&self.settings),
-            peer,
+            peer: peer.clone(),
             pacer: None,
             paused: Rc::new(Cell::new(false)),
         }))
@@ -171,7 +170,7 @@ fn main() -> ExitCode {
             format!(
                 "Serving {} on port {}.",
                 options.serve.poem.display(),
-                port.get_host().port()
+                port.get_host().port().unwrap_or_default()
             )
         },
     )

@@ -29,6 +29,7 @@ use common::cli::address::{PythonPeer, listen_address};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::chunks;
 use common::cli::server::{PacingOptions, ServeOptions};
+use common::protocol::Address;
 use common::{errln, outln};
 
 /// Serve one poem, slowly, to one client at a time (tutorial Part 2).
@@ -92,12 +93,13 @@ fn main() -> ExitCode {
 /// Sends the whole poem to one client, a chunk at a time, blocking in `write_all` and `sleep`.
 fn serve(mut client: TcpStream, options: &Options) {
     let peer = match client.peer_addr() {
-        Ok(addr) => PythonPeer(addr),
+        Ok(addr) => Address::Tcp(addr),
         Err(error) => {
             errln!("a client left before it could be served: {error}");
             return;
         }
     };
+    let peer = PythonPeer(&peer);
     outln!("Somebody at {peer} wants poetry!");
 
     // Read afresh for every client, so an edited poem shows in the next download.

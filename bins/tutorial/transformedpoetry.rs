@@ -21,7 +21,6 @@
 //! ```
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -32,7 +31,7 @@ use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::server::listen_and_run;
 use common::errln;
-use common::protocol::{Factory, Protocol, TcpAddress};
+use common::protocol::{Address, Factory, Protocol};
 use common::reactor::Reactor;
 
 /// Transform poems sent as netstrings (tutorial Part 12).
@@ -153,14 +152,14 @@ fn parse_request(payload: &[u8]) -> Result<(&str, &str), BadRequest> {
 /// business; this sees whole requests.
 struct TransformProtocol {
     factory: Rc<TransformFactory>,
-    peer: SocketAddr,
+    peer: Address,
     /// The close is already arranged.
     closing: bool,
 }
 
 impl TransformProtocol {
     fn log_bad_request(&self, why: &BadRequest) {
-        errln!("bad request from {}: {why}", self.peer);
+        errln!("bad request from {}: {why}", self.peer.short());
     }
 }
 
@@ -212,10 +211,10 @@ impl TransformFactory {
 }
 
 impl Factory for TransformFactory {
-    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
         let handler = TransformProtocol {
             factory: self.me.upgrade()?,
-            peer,
+            peer: peer.clone(),
             closing: false,
         };
         Some(Box::new(NetstringReceiver::new(handler)))
@@ -237,7 +236,7 @@ fn main() -> ExitCode {
         me: me.clone(),
     });
     listen_and_run(&reactor, options.port, &options.iface, factory, |port| {
-        format!("Serving transforms on {}.", TcpAddress(port.get_host()))
+        format!("Serving transforms on {}.", port.get_host())
     })
 }
 

@@ -11,13 +11,12 @@
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
-use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use crate::defer::{Deferred, Failure};
 use crate::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use crate::reactor::Reactor;
 
@@ -47,7 +46,7 @@ impl Protocol for PoetryServerProtocol {
 }
 
 impl Factory for PoetryServerFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryServerProtocol {
             poem: Rc::clone(&self.poem),
         }))
@@ -110,7 +109,7 @@ impl PoetryClientFactory {
 }
 
 impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryClientProtocol {
             factory: self.me.upgrade()?,
             poem: Vec::new(),

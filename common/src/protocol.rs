@@ -14,6 +14,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::rc::Rc;
 
 use crate::cli::output::plain_error;
@@ -47,10 +48,10 @@ pub trait Transport {
     fn is_disconnecting(&self) -> bool;
 
     /// Our end of the connection.
-    fn get_host(&self) -> SocketAddr;
+    fn get_host(&self) -> Address;
 
     /// The other end of the connection.
-    fn get_peer(&self) -> SocketAddr;
+    fn get_peer(&self) -> Address;
 
     /// Stops delivering received data to the protocol until [`resume_producing`]: the protocol
     /// cannot keep up, and the sender should be slowed down by TCP's own flow control.
@@ -99,7 +100,7 @@ pub trait Protocol {
 /// Makes the protocol for each new connection, and holds what those protocols share.
 pub trait Factory {
     /// Makes the protocol for a connection with `peer`, or refuses the connection with `None`.
-    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>>;
+    fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>>;
 
     /// The factory is about to be used: a port listens with it, or a connection attempt starts.
     /// Called once however many ports and connections share the factory.
@@ -127,21 +128,17 @@ pub trait ClientFactory: Factory {
     }
 }
 
-/// A connection attempt made with `connect_tcp`, and later the connection it made.
+/// A connection attempt made with `connect_tcp` or `connect_unix`, and later the connection it made.
 #[derive(Clone)]
 pub struct Connector {
-    pub(crate) host: Rc<str>,
-    pub(crate) port: u16,
-    pub(crate) control: Rc<crate::reactor::tcp::ConnectorControl>,
+    pub(crate) destination: Rc<Destination>,
+    pub(crate) control: Rc<crate::reactor::port::ConnectorControl>,
 }
 
 impl Connector {
     /// Where the connection goes, as it was asked for (the host not resolved).
     pub fn get_destination(&self) -> Destination {
-        Destination {
-            host: self.host.to_string(),
-            port: self.port,
-        }
+        (*self.destination).clone()
     }
 
     /// Gives up the connection attempt, or closes the connection if it was made.
@@ -157,27 +154,28 @@ impl fmt::Debug for Connector {
 }
 
 /// The address a connection was asked to reach, printed as Twisted prints addresses:
-/// `IPv4Address(type='TCP', host='127.0.0.1', port=10000)`.
+/// `IPv4Address(type='TCP', host='127.0.0.1', port=10000)`, `UNIXAddress('/tmp/echo.sock')`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
-    /// The host as it was given: a name or an IP address.
-    pub host: String,
-    /// The port.
-    pub port: u16,
+pub enum Destination {
+    /// A TCP server: the host as it was given (a name or an IP address), and the port.
+    Tcp { host: String, port: u16 },
+    /// A UNIX-domain socket's path.
+    Unix(Rc<Path>),
 }
 
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let family = if self.host.contains(':') {
-            "IPv6Address"
-        } else {
-            "IPv4Address"
-        };
-        write!(
-            f,
-            "{family}(type='TCP', host='{}', port={})",
-            self.host, self.port
-        )
+        match self {
+            Destination::Tcp { host, port } => {
+                let family = if host.contains(':') {
+                    "IPv6Address"
+                } else {
+                    "IPv4Address"
+                };
+                write!(f, "{family}(type='TCP', host='{host}', port={port})")
+            }
+            Destination::Unix(path) => write!(f, "UNIXAddress('{}')", path.display()),
+        }
     }
 }
 
@@ -188,11 +186,66 @@ pub struct TcpAddress(pub SocketAddr);
 
 impl fmt::Display for TcpAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Destination {
+        Destination::Tcp {
             host: self.0.ip().to_string(),
             port: self.0.port(),
         }
         .fmt(f)
+    }
+}
+
+/// One end of a connection, TCP or UNIX-domain: Twisted's `IPv4Address`, `IPv6Address` and
+/// `UNIXAddress`.
+///
+/// The same protocols and factories serve both kinds of socket, so what a protocol learns about its
+/// peer has to cover both. It prints as Twisted prints its address objects.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// A TCP address (IPv4 or IPv6).
+    Tcp(SocketAddr),
+    /// A UNIX-domain socket's path; `None` for a socket that has no name, as a client's usually
+    /// has not.
+    Unix(Option<Rc<Path>>),
+}
+
+impl Address {
+    /// The TCP address, if this is one.
+    pub fn tcp(&self) -> Option<SocketAddr> {
+        match self {
+            Address::Tcp(address) => Some(*address),
+            Address::Unix(_) => None,
+        }
+    }
+
+    /// The TCP port, if this is a TCP address.
+    pub fn port(&self) -> Option<u16> {
+        self.tcp().map(|address| address.port())
+    }
+
+    /// The address in the short form people type: `127.0.0.1:8000`, `[::1]:8000`, or
+    /// `unix:/path/to/socket`. Servers print it when they start (`listening on ...`).
+    pub fn short(&self) -> String {
+        match self {
+            Address::Tcp(address) => address.to_string(),
+            Address::Unix(Some(path)) => format!("unix:{}", path.display()),
+            Address::Unix(None) => "unix:(unnamed)".to_owned(),
+        }
+    }
+}
+
+impl From<SocketAddr> for Address {
+    fn from(address: SocketAddr) -> Address {
+        Address::Tcp(address)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Tcp(address) => TcpAddress(*address).fmt(f),
+            Address::Unix(Some(path)) => write!(f, "UNIXAddress('{}')", path.display()),
+            Address::Unix(None) => write!(f, "UNIXAddress(None)"),
+        }
     }
 }
 
@@ -332,7 +385,16 @@ mod tests {
             TcpAddress(v6).to_string(),
             "IPv6Address(type='TCP', host='::1', port=7)"
         );
-        let named = Destination {
+        assert_eq!(
+            Address::Tcp(peer).to_string(),
+            "IPv4Address(type='TCP', host='127.0.0.1', port=10000)"
+        );
+        let unix = Address::Unix(Some(Path::new("/tmp/echo.sock").into()));
+        assert_eq!(unix.to_string(), "UNIXAddress('/tmp/echo.sock')");
+        assert_eq!(unix.short(), "unix:/tmp/echo.sock");
+        assert_eq!(Address::Unix(None).to_string(), "UNIXAddress(None)");
+        assert_eq!(Address::Tcp(v6).short(), "[::1]:7");
+        let named = Destination::Tcp {
             host: "localhost".into(),
             port: 10019,
         };

@@ -26,7 +26,7 @@ use std::rc::Rc;
 
 use crate::defer::{Deferred, DeferredList, Failure, maybe_deferred, succeed};
 use crate::log;
-use crate::protocol::{Factory, Protocol};
+use crate::protocol::{Address, Factory, Protocol};
 use crate::reactor::{ListeningPort, Reactor, guard};
 
 /// What every service has: an optional name, and whether it runs. Twisted keeps these in its
@@ -288,7 +288,7 @@ impl<F: Factory + 'static> TcpServer<F> {
         self.listening
             .borrow()
             .as_ref()
-            .map(ListeningPort::get_host)
+            .and_then(|port| port.get_host().tcp())
     }
 
     /// Binds the port, unless that was done already by the privileged step.
@@ -304,7 +304,7 @@ impl<F: Factory + 'static> TcpServer<F> {
         log::msg(format!(
             "{} starting on {}",
             class_name::<F>(),
-            port.get_host().port()
+            port.get_host().port().unwrap_or(self.port)
         ));
         *self.listening.borrow_mut() = Some(port);
         log::msg(format!("Starting factory {}", factory_repr(&self.factory)));
@@ -334,7 +334,7 @@ impl<F: Factory + 'static> Service for TcpServer<F> {
         let Some(port) = self.listening.borrow_mut().take() else {
             return succeed(());
         };
-        let number = port.get_host().port();
+        let number = port.get_host().port().unwrap_or(self.port);
         let factory = Rc::clone(&self.factory);
         port.stop_listening().add_callback(move |()| {
             log::msg(format!("(TCP Port {number} Closed)"));
@@ -350,7 +350,7 @@ impl<F: Factory + 'static> Service for TcpServer<F> {
 struct PortFactory<F>(Rc<F>);
 
 impl<F: Factory> Factory for PortFactory<F> {
-    fn build_protocol(&self, peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
         self.0.build_protocol(peer)
     }
 }
@@ -628,7 +628,7 @@ mod tests {
     struct PoetryFactory(Events);
 
     impl Factory for PoetryFactory {
-        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
             None
         }
         fn start_factory(&self) {

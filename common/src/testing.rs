@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use crate::protocol::{DisconnectReason, Protocol, Transport};
+use crate::protocol::{Address, DisconnectReason, Protocol, Transport};
 
 /// An in-memory transport that records what a protocol does with it.
 #[derive(Debug)]
@@ -76,12 +76,12 @@ impl Transport for StringTransport {
         self.disconnecting.get()
     }
 
-    fn get_host(&self) -> SocketAddr {
-        self.host
+    fn get_host(&self) -> Address {
+        Address::Tcp(self.host)
     }
 
-    fn get_peer(&self) -> SocketAddr {
-        self.peer
+    fn get_peer(&self) -> Address {
+        Address::Tcp(self.peer)
     }
 
     fn pause_producing(&self) {

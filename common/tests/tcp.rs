@@ -2,13 +2,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
 use std::thread;
 use std::time::Duration;
 
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::Reactor;
 
@@ -43,7 +43,7 @@ struct GreeterFactory {
 }
 
 impl Factory for GreeterFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(Greeter))
     }
     fn start_factory(&self) {
@@ -82,7 +82,7 @@ struct CollectorFactory {
 }
 
 impl Factory for CollectorFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(Collector(self.seen.clone())))
     }
 }
@@ -117,7 +117,7 @@ fn a_server_and_a_client_talk_and_close_cleanly() {
     let factory = Rc::new(GreeterFactory::default());
     let port = reactor.listen_tcp(0, factory.clone(), "127.0.0.1").unwrap();
     assert_eq!(factory.starts.get(), 1);
-    let seen = collect_from(&reactor, port.get_host().port());
+    let seen = collect_from(&reactor, port.get_host().port().unwrap());
     assert!(seen.started.get(), "started_connecting is called at once");
     reactor.run().unwrap();
 
@@ -126,7 +126,7 @@ fn a_server_and_a_client_talk_and_close_cleanly() {
     assert_eq!(factory.stops.get(), 0);
     assert!(port.stop_listening().called());
     assert_eq!(factory.stops.get(), 1);
-    assert!(TcpStream::connect(port.get_host()).is_err());
+    assert!(TcpStream::connect(port.get_host().tcp().unwrap()).is_err());
 }
 
 #[test]
@@ -199,7 +199,7 @@ impl Protocol for Fragile {
 struct FragileFactory(Rc<RefCell<Vec<DisconnectReason>>>);
 
 impl Factory for FragileFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(Fragile(None, self.0.clone())))
     }
 }
@@ -212,7 +212,7 @@ fn a_failing_protocol_loses_its_connection_and_the_server_goes_on() {
     let port = reactor
         .listen_tcp(0, Rc::new(FragileFactory(reasons.clone())), "127.0.0.1")
         .unwrap();
-    let address = port.get_host();
+    let address = port.get_host().tcp().unwrap();
     let client = thread::spawn(move || {
         let mut bad = TcpStream::connect(address).unwrap();
         bad.write_all(b"boom").unwrap();
@@ -315,7 +315,7 @@ impl Protocol for Flood {
 struct FloodFactory(Rc<FloodStats>, usize);
 
 impl Factory for FloodFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(Flood {
             transport: None,
             total: self.1,
@@ -334,7 +334,7 @@ fn a_reader_that_does_not_read_pauses_the_writer() {
     let port = reactor
         .listen_tcp(0, Rc::new(FloodFactory(stats.clone(), TOTAL)), "127.0.0.1")
         .unwrap();
-    let address = port.get_host();
+    let address = port.get_host().tcp().unwrap();
     let slow_reader = TcpStream::connect(address).unwrap();
     let reader_slot = Rc::new(RefCell::new(Some(slow_reader)));
     let reading = Rc::new(RefCell::new(None));
@@ -403,7 +403,7 @@ impl Protocol for SlowEater {
 struct SlowEaterFactory(Reactor, Rc<RefCell<Vec<(f64, usize)>>>);
 
 impl Factory for SlowEaterFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(SlowEater {
             transport: None,
             reactor: self.0.clone(),
@@ -424,7 +424,7 @@ fn pause_producing_stops_data_received_until_resumed() {
             "127.0.0.1",
         )
         .unwrap();
-    let address = port.get_host();
+    let address = port.get_host().tcp().unwrap();
     let sender = thread::spawn(move || {
         let mut socket = TcpStream::connect(address).unwrap();
         socket.write_all(b"first").unwrap();
@@ -459,7 +459,7 @@ impl Protocol for Aborter {
 struct AborterFactory(Rc<RefCell<Option<DisconnectReason>>>, Reactor);
 
 impl Factory for AborterFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(Aborter(self.0.clone(), self.1.clone())))
     }
 }
@@ -476,7 +476,7 @@ fn abort_connection_closes_at_once() {
             "127.0.0.1",
         )
         .unwrap();
-    let address = port.get_host();
+    let address = port.get_host().tcp().unwrap();
     let client = thread::spawn(move || {
         let mut socket = TcpStream::connect(address).unwrap();
         let mut received = Vec::new();
@@ -492,7 +492,7 @@ fn abort_connection_closes_at_once() {
 struct Refuser(Rc<Cell<u32>>);
 
 impl Factory for Refuser {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         self.0.set(self.0.get() + 1);
         None
     }
@@ -507,7 +507,7 @@ fn a_factory_can_refuse_a_connection() {
         .listen_tcp(0, Rc::new(Refuser(asked.clone())), "127.0.0.1")
         .unwrap();
     // The client is accepted by the system, then closed by the server without a byte.
-    let seen = collect_from(&reactor, port.get_host().port());
+    let seen = collect_from(&reactor, port.get_host().port().unwrap());
     reactor.run().unwrap();
     assert_eq!(asked.get(), 1);
     assert_eq!(*seen.data.borrow(), b"");
@@ -521,7 +521,7 @@ fn disconnect_gives_up_an_attempt_or_closes_the_connection() {
     impl Protocol for Silent {}
     struct SilentFactory;
     impl Factory for SilentFactory {
-        fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+        fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
             Some(Box::new(Silent))
         }
     }
@@ -536,7 +536,7 @@ fn disconnect_gives_up_an_attempt_or_closes_the_connection() {
     let seen = Rc::new(Seen::default());
     let connector = reactor.connect_tcp(
         "127.0.0.1",
-        port.get_host().port(),
+        port.get_host().port().unwrap(),
         Rc::new(CollectorFactory {
             seen: seen.clone(),
             reactor: reactor.clone(),
@@ -547,7 +547,7 @@ fn disconnect_gives_up_an_attempt_or_closes_the_connection() {
         connector.get_destination().to_string(),
         format!(
             "IPv4Address(type='TCP', host='127.0.0.1', port={})",
-            port.get_host().port()
+            port.get_host().port().unwrap()
         )
     );
     reactor.call_later(Duration::from_millis(50), move || connector.disconnect());
@@ -561,7 +561,7 @@ fn disconnect_gives_up_an_attempt_or_closes_the_connection() {
     let seen = Rc::new(Seen::default());
     let connector = reactor.connect_tcp(
         "127.0.0.1",
-        port.get_host().port(),
+        port.get_host().port().unwrap(),
         Rc::new(CollectorFactory {
             seen: seen.clone(),
             reactor: reactor.clone(),

@@ -36,7 +36,7 @@ impl Fixture {
         let reactor = Reactor::new().unwrap();
         let factory = Rc::new(PoetryServerFactory::new(TEST_POEM.as_bytes()));
         let port = reactor.listen_tcp(0, factory, "127.0.0.1").unwrap();
-        let portnum = port.get_host().port();
+        let portnum = port.get_host().port().unwrap();
         Fixture {
             reactor,
             port,

@@ -10,7 +10,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use common::cli::duration::TimeFormat;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
-    ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 
@@ -129,7 +128,7 @@ impl PoetryClientFactory {
 }
 
 impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
             poem: Vec::new(),
@@ -263,7 +262,7 @@ impl TransformClientFactory {
 }
 
 impl Factory for TransformClientFactory {
-    fn build_protocol(&self, _peer: SocketAddr) -> Option<Box<dyn Protocol>> {
+    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         let handler = TransformClientProtocol {
             factory: self.me.upgrade()?,
             deadline: None,

@@ -11,6 +11,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::protocol::Address;
+
 /// The host a client uses when an address argument is a bare port.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
@@ -112,13 +114,21 @@ pub fn listen_address(iface: &str, port: u16) -> io::Result<SocketAddr> {
 /// A peer address printed as Python prints a socket address: `('127.0.0.1', 35458)`.
 ///
 /// The tutorial's servers print their peers this way (`Somebody at ('127.0.0.1', 35458) wants
-/// poetry!`); an IPv6 peer gets Python's four-element form with flow info and scope id.
+/// poetry!`); an IPv6 peer gets Python's four-element form with flow info and scope id, and a
+/// UNIX-domain peer its path as a Python string (`''` when the peer's socket has no name).
 #[derive(Debug, Clone, Copy)]
-pub struct PythonPeer(pub SocketAddr);
+pub struct PythonPeer<'a>(pub &'a Address);
 
-impl fmt::Display for PythonPeer {
+impl fmt::Display for PythonPeer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
+        let tcp = match self.0 {
+            Address::Tcp(tcp) => tcp,
+            Address::Unix(path) => {
+                let path = path.as_deref().map(|p| p.display().to_string());
+                return write!(f, "'{}'", path.unwrap_or_default());
+            }
+        };
+        match tcp {
             SocketAddr::V4(v4) => write!(f, "('{}', {})", v4.ip(), v4.port()),
             SocketAddr::V6(v6) => write!(
                 f,
@@ -234,8 +244,17 @@ mod tests {
     #[test]
     fn peers_print_as_python_tuples() {
         let v4: SocketAddr = "127.0.0.1:35458".parse().unwrap();
-        assert_eq!(PythonPeer(v4).to_string(), "('127.0.0.1', 35458)");
+        assert_eq!(
+            PythonPeer(&Address::Tcp(v4)).to_string(),
+            "('127.0.0.1', 35458)"
+        );
         let v6: SocketAddr = "[::1]:80".parse().unwrap();
-        assert_eq!(PythonPeer(v6).to_string(), "('::1', 80, 0, 0)");
+        assert_eq!(
+            PythonPeer(&Address::Tcp(v6)).to_string(),
+            "('::1', 80, 0, 0)"
+        );
+        let unix = Address::Unix(Some(std::path::Path::new("/tmp/s").into()));
+        assert_eq!(PythonPeer(&unix).to_string(), "'/tmp/s'");
+        assert_eq!(PythonPeer(&Address::Unix(None)).to_string(), "''");
     }
 }

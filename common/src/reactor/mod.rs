@@ -5,7 +5,7 @@
 //! asked for them. [`Reactor`] is that loop. Underneath, tokio's current-thread runtime does the
 //! waiting (epoll on Linux, its timer wheel for time); on top, the API is Twisted's: [`Reactor::run`],
 //! [`Reactor::stop`], [`Reactor::call_when_running`], [`Reactor::call_later`], readers for raw file
-//! descriptors, TCP and UDP.
+//! descriptors, TCP, UNIX-domain sockets and UDP.
 //!
 //! Everything runs on the thread that calls `run`, one callback at a time, as in Twisted. That is why
 //! the state that callbacks share lives in `Rc` and `RefCell` and never behind a lock, and why a
@@ -16,9 +16,12 @@
 
 mod fd;
 pub(crate) mod guard;
-pub(crate) mod tcp;
+pub(crate) mod port;
+mod stream;
+mod tcp;
 mod timers;
 mod udp;
+mod unix;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -34,7 +37,7 @@ use tokio::task::LocalSet;
 
 pub use fd::{ReadDescriptor, Reader};
 pub use guard::CallbackResult;
-pub use tcp::{CannotListenError, ListeningPort};
+pub use port::{CannotListenError, ListeningPort};
 use timers::{Callback, Timers};
 pub use timers::{DelayedCall, DelayedCallError};
 pub use udp::UdpPort;
@@ -99,7 +102,7 @@ struct Inner {
     /// Callbacks to make as soon as `run` starts the loop.
     when_running: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// How many ports and connections use each factory.
-    factory_users: tcp::FactoryUsers,
+    factory_users: port::FactoryUsers,
     /// The raw descriptors watched with `add_reader`.
     readers: fd::Readers,
 }
@@ -133,7 +136,7 @@ impl Reactor {
                 phase: Cell::new(Phase::Ready),
                 stop_requested: Notify::new(),
                 when_running: RefCell::new(VecDeque::new()),
-                factory_users: tcp::FactoryUsers::default(),
+                factory_users: port::FactoryUsers::default(),
                 readers: fd::Readers::default(),
             }),
         };

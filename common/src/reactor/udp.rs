@@ -9,7 +9,7 @@ use std::rc::Rc;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use super::tcp::CannotListenError;
+use super::port::CannotListenError;
 use super::{Reactor, guard};
 use crate::cli::address::listen_address;
 use crate::protocol::{DatagramProtocol, DatagramTransport};
@@ -77,11 +77,7 @@ impl Reactor {
         protocol: Box<dyn DatagramProtocol>,
         interface: &str,
     ) -> Result<UdpPort, CannotListenError> {
-        let cannot = |error| CannotListenError {
-            interface: interface.to_owned(),
-            port,
-            error,
-        };
+        let cannot = |error| CannotListenError::new(format!("{interface}:{port}"), error);
         let socket = {
             let _context = self.inner.runtime.enter();
             let address = listen_address(interface, port).map_err(cannot)?;
