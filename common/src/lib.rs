@@ -21,11 +21,13 @@
 //!     report, the exit status).
 //!
 //! * [`reactor`] (Parts 3 and 4): the event loop, Twisted's API on a single-threaded tokio runtime:
-//!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP ports and
-//!   connections. Errors and panics in callbacks are reported, and the loop goes on.
+//!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP and
+//!   UNIX-domain ports and connections, UDP. Errors and panics in callbacks are reported, and the loop goes on.
 //! * [`protocol`] (Part 5): [`protocol::Protocol`], [`protocol::Factory`],
 //!   [`protocol::ClientFactory`] and [`protocol::Transport`]: the reactor makes the connections and
 //!   moves the bytes, our code says what to do with them.
+//! * [`endpoints`] (talk 002, and every server of the later courses): `tcp:8080`, `unix:/path`,
+//!   Twisted's endpoint strings, so that where a program listens or connects is the user's choice.
 //! * [`basic`] (Part 12): framing a byte stream into messages: [`basic::LineReceiver`] and
 //!   [`basic::NetstringReceiver`].
 //! * [`defer`] (Parts 7 to 19): [`defer::Deferred`], Twisted's promise of a result to come, typed;
@@ -43,6 +45,7 @@
 pub mod basic;
 pub mod cli;
 pub mod defer;
+pub mod endpoints;
 pub mod log;
 pub mod poetry;
 pub mod protocol;

@@ -1,4 +1,9 @@
-//! The options the poetry servers share: what to serve, where, and (for the slow ones) how slowly.
+//! The options the servers share: what to serve, where, and (for the slow ones) how slowly.
+//!
+//! The tutorial's servers take `--port` and `--iface` and print their port on stdout, as the
+//! tutorial's do. The servers of the later courses print nothing of their own on stdout (the talks'
+//! servers are silent), take `--listen ENDPOINT` besides `--port` and `--interface`
+//! ([`ListenOptions`]), and say on stderr where they listen ([`serve`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +13,7 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::output::report_error;
 use super::poem::poetry_file;
+use crate::endpoints::{DEFAULT_INTERFACE, ServerEndpoint};
 use crate::protocol::Factory;
 use crate::reactor::{ListeningPort, Reactor};
 
@@ -76,5 +82,88 @@ pub fn listen_and_run<F: Factory + 'static>(
             report_error(error);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where a server of the training or the talks listens: `--listen` endpoint strings, or a TCP
+/// `--port` and `--interface`. With neither, the program's own port (the one its course used) on
+/// 127.0.0.1.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListenOptions {
+    /// Where to listen, as an endpoint string: tcp:PORT[:interface=ADDR] or unix:PATH. May be
+    /// given several times to listen in several places at once.
+    #[arg(long, value_name = "ENDPOINT", conflicts_with_all = ["port", "interface"])]
+    pub listen: Vec<ServerEndpoint>,
+
+    /// The TCP port to listen on; 0 asks the system for any free port. [default: the port the
+    /// course used, named above]
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// The interface to listen on (0.0.0.0 for every interface, as the courses' servers did).
+    #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_INTERFACE)]
+    pub interface: String,
+}
+
+impl ListenOptions {
+    /// The endpoints to listen on: the `--listen` ones, or the TCP port (`default_port` unless
+    /// `--port` says otherwise) on the interface.
+    pub fn endpoints(&self, default_port: u16) -> Vec<ServerEndpoint> {
+        if self.listen.is_empty() {
+            let port = self.port.unwrap_or(default_port);
+            vec![ServerEndpoint::tcp(port, &self.interface)]
+        } else {
+            self.listen.clone()
+        }
+    }
+}
+
+/// Listens on each endpoint with `factory`, and says on stderr where (`listening on
+/// 127.0.0.1:9999`), with the real port when port 0 was asked for: scripts read it from there,
+/// and stdout stays as the course's program left it. A port that cannot listen is reported as one
+/// line on stderr, and the exit status to end with is returned.
+pub fn listen_on<F: Factory + 'static>(
+    reactor: &Reactor,
+    endpoints: &[ServerEndpoint],
+    factory: Rc<F>,
+) -> Result<Vec<ListeningPort>, ExitCode> {
+    let mut ports = Vec::new();
+    for endpoint in endpoints {
+        match reactor.listen(endpoint, Rc::clone(&factory)) {
+            Ok(port) => {
+                crate::errln!("listening on {}", port.get_host().short());
+                ports.push(port);
+            }
+            Err(error) => {
+                report_error(error);
+                for port in ports {
+                    port.stop_listening();
+                }
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+/// Runs the reactor until Ctrl-C or SIGTERM, then closes `ports` (a UNIX socket's file goes with
+/// its port) and returns success: a server stopped by a signal has done its job.
+pub fn run_until_stopped(reactor: &Reactor, ports: Vec<ListeningPort>) -> ExitCode {
+    let _ = reactor.run();
+    for port in ports {
+        port.stop_listening();
+    }
+    ExitCode::SUCCESS
+}
+
+/// The whole `main` of a server with one factory: listen on every endpoint, run, close.
+pub fn serve<F: Factory + 'static>(
+    reactor: &Reactor,
+    endpoints: &[ServerEndpoint],
+    factory: Rc<F>,
+) -> ExitCode {
+    match listen_on(reactor, endpoints, factory) {
+        Ok(ports) => run_until_stopped(reactor, ports),
+        Err(status) => status,
     }
 }

@@ -1009,6 +1009,69 @@ fn defer_to_thread_fires_on_the_reactor_thread() {
     assert_eq!(log.take(), ["value 42"]);
 }
 
+#[test]
+fn defer_to_thread_runs_at_most_the_pool_size_at_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let reactor = Reactor::new().unwrap();
+    assert_eq!(
+        reactor.thread_pool_size(),
+        crate::reactor::DEFAULT_POOL_SIZE
+    );
+    reactor.suggest_thread_pool_size(3);
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let works: Vec<Deferred<usize>> = (0..12)
+        .map(|n| {
+            let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+            defer_to_thread(&reactor, move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok::<usize, std::io::Error>(n)
+            })
+        })
+        .collect();
+    assert_eq!(reactor.thread_pool_queued(), 9, "three start, nine wait");
+    let log = Log::default();
+    let (handle, record) = (reactor.clone(), log.clone());
+    gather_results(works, false).add_callback(move |values: Vec<usize>| {
+        record.push(format!("{values:?}"));
+        handle.stop().map_err(Failure::new)
+    });
+    reactor.run().unwrap();
+    assert_eq!(log.take(), [format!("{:?}", (0..12).collect::<Vec<_>>())]);
+    assert_eq!(most.load(Ordering::SeqCst), 3);
+    assert_eq!(reactor.thread_pool_queued(), 0);
+}
+
+#[test]
+fn a_panic_in_a_thread_fails_its_deferred_and_frees_its_place() {
+    let reactor = Reactor::new().unwrap();
+    reactor.suggest_thread_pool_size(1);
+    let log = Log::default();
+    let broken = defer_to_thread(&reactor, || -> Result<i32, std::io::Error> {
+        panic!("the quote file is gone")
+    });
+    let record = log.clone();
+    broken.add_errback(move |failure| {
+        record.push(format!("failure {}", failure.error()));
+        Ok::<i32, Failure>(0)
+    });
+    // With one thread, this runs only if the panic gave its place back.
+    let after = defer_to_thread(&reactor, || Ok::<i32, std::io::Error>(7));
+    let (handle, record) = (reactor.clone(), log.clone());
+    after.add_callback(move |n: i32| {
+        record.push(format!("value {n}"));
+        handle.stop().map_err(Failure::new)
+    });
+    reactor.run().unwrap();
+    assert_eq!(
+        log.take(),
+        ["failure panicked: the quote file is gone", "value 7"]
+    );
+}
+
 // K. async/await.
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::errors::{CancelledError, TimeoutError};
 use super::{Deferred, Failure, IntoStep, maybe_deferred};
-use crate::reactor::{DelayedCall, Reactor};
+use crate::reactor::{DelayedCall, Reactor, guard};
 
 /// A Deferred that fires with what `f` gives, `delay` from now: Twisted's `deferLater`. Cancelling
 /// it before then cancels the call, and it fails with `CancelledError`.
@@ -73,7 +73,12 @@ impl<T: 'static> Deferred<T> {
 
 /// Runs `work` on a worker thread and gives its result as a Deferred fired on the reactor's thread:
 /// Twisted's `deferToThread`, for blocking work (a slow computation, a blocking library) that must
-/// not stall the reactor. A panic in `work` fails the Deferred.
+/// not stall the reactor.
+///
+/// The work waits its turn in the reactor's thread pool (ten at a time unless
+/// [`Reactor::suggest_thread_pool_size`] says otherwise), so a thousand calls at once queue rather
+/// than start a thousand threads. A panic in `work` fails the Deferred with the panic's message,
+/// quietly, as an exception in Twisted's thread pool fails its Deferred.
 pub fn defer_to_thread<T, E>(
     reactor: &Reactor,
     work: impl FnOnce() -> Result<T, E> + Send + 'static,
@@ -84,16 +89,25 @@ where
 {
     let deferred = Deferred::new();
     let to_fire = deferred.clone();
-    let handle = reactor.spawn_blocking(work);
-    reactor.spawn_local(async move {
-        let _ = match handle.await {
-            Ok(Ok(value)) => to_fire.callback(value),
-            Ok(Err(error)) => to_fire.errback(error),
-            Err(join_error) => to_fire.errback(Failure::exception(format!(
-                "the worker thread failed: {join_error}"
-            ))),
-        };
-    });
+    let pool = reactor.clone();
+    reactor.submit_to_pool(Box::new(move || {
+        let handle = pool.spawn_blocking(move || guard::catch_panic(work));
+        let reactor = pool.clone();
+        pool.spawn_local(async move {
+            let outcome = handle.await;
+            reactor.thread_finished();
+            let _ = match outcome {
+                Ok(Ok(Ok(value))) => to_fire.callback(value),
+                Ok(Ok(Err(error))) => to_fire.errback(error),
+                Ok(Err((message, location))) => {
+                    to_fire.errback(Failure::from_panic(message, location))
+                }
+                Err(join_error) => to_fire.errback(Failure::exception(format!(
+                    "the worker thread failed: {join_error}"
+                ))),
+            };
+        });
+    }));
     deferred
 }
 

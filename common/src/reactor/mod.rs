@@ -19,6 +19,7 @@ pub(crate) mod guard;
 pub(crate) mod port;
 mod stream;
 mod tcp;
+mod threads;
 mod timers;
 mod udp;
 mod unix;
@@ -38,6 +39,7 @@ use tokio::task::LocalSet;
 pub use fd::{ReadDescriptor, Reader};
 pub use guard::CallbackResult;
 pub use port::{CannotListenError, ListeningPort};
+pub use threads::DEFAULT_POOL_SIZE;
 use timers::{Callback, Timers};
 pub use timers::{DelayedCall, DelayedCallError};
 pub use udp::UdpPort;
@@ -105,6 +107,8 @@ struct Inner {
     factory_users: port::FactoryUsers,
     /// The raw descriptors watched with `add_reader`.
     readers: fd::Readers,
+    /// The bounded pool that `defer_to_thread` work waits its turn in.
+    threads: threads::ThreadPool,
 }
 
 impl Reactor {
@@ -138,6 +142,7 @@ impl Reactor {
                 when_running: RefCell::new(VecDeque::new()),
                 factory_users: port::FactoryUsers::default(),
                 readers: fd::Readers::default(),
+                threads: threads::ThreadPool::default(),
             }),
         };
         CURRENT.with(|current| *current.borrow_mut() = Rc::downgrade(&reactor.inner));

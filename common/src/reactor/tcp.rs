@@ -32,6 +32,18 @@ impl Reactor {
         factory: Rc<F>,
         interface: &str,
     ) -> Result<ListeningPort, CannotListenError> {
+        self.listen_tcp_with_backlog(port, factory, interface, None)
+    }
+
+    /// [`listen_tcp`](Reactor::listen_tcp) with room for `backlog` connections waiting to be
+    /// accepted (4096 when `None`).
+    pub fn listen_tcp_with_backlog<F: Factory + 'static>(
+        &self,
+        port: u16,
+        factory: Rc<F>,
+        interface: &str,
+        backlog: Option<u32>,
+    ) -> Result<ListeningPort, CannotListenError> {
         let cannot = |error| CannotListenError::new(format!("{interface}:{port}"), error);
         let listener = {
             let _context = self.inner.runtime.enter();
@@ -44,7 +56,9 @@ impl Reactor {
             .map_err(cannot)?;
             socket.set_reuseaddr(true).map_err(cannot)?;
             socket.bind(address).map_err(cannot)?;
-            socket.listen(LISTEN_BACKLOG).map_err(cannot)?
+            socket
+                .listen(backlog.unwrap_or(LISTEN_BACKLOG))
+                .map_err(cannot)?
         };
         let address = listener.local_addr().map_err(cannot)?;
         Ok(self.accept_on(listener, Address::Tcp(address), factory, || {}))

@@ -95,7 +95,10 @@ fn remove_stale_socket(path: &Path) -> io::Result<()> {
         ));
     }
     match std::os::unix::net::UnixStream::connect(path) {
-        Ok(_) => Err(io::Error::from(io::ErrorKind::AddrInUse)),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "Address already in use",
+        )),
         Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => fs::remove_file(path),
         Err(error) => Err(error),
     }

@@ -10,6 +10,12 @@
 //!   `connection_lost`. The reactor makes one protocol per connection;
 //! * a [`Factory`] makes those protocols, and holds what they share (the poem a server serves, the
 //!   poems a client has received). A [`ClientFactory`] also hears how its connection attempts went.
+//! * a [`ClientCreator`] connects one protocol and hands it back as a Deferred once connected, for
+//!   programs that want a connection to talk over rather than events to hear.
+
+mod creator;
+
+pub use creator::ClientCreator;
 
 use std::fmt;
 use std::io;
