@@ -27,6 +27,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::cli::address::ServerAddress;
 use crate::cli::duration::parse_duration;
 use crate::protocol::{ClientFactory, Connector, Factory};
 use crate::reactor::{CannotListenError, ListeningPort, Reactor};
@@ -73,6 +74,38 @@ pub enum ClientEndpoint {
     },
     /// A UNIX-domain socket.
     Unix { path: PathBuf, timeout: Duration },
+}
+
+impl ClientEndpoint {
+    /// What the clients of the training and the talks take on their command line: an endpoint
+    /// string (`tcp:localhost:8000`, `unix:/tmp/echo.sock`), or the tutorial's `[host:]port`
+    /// (`localhost:8000`, `[::1]:8000`, `8000`), which means TCP.
+    pub fn from_arg(text: &str) -> Result<ClientEndpoint, String> {
+        let kind = text
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if kind == "tcp" || kind == "unix" {
+            return text.parse();
+        }
+        let address: ServerAddress = text.parse()?;
+        Ok(ClientEndpoint::Tcp {
+            host: address.host,
+            port: address.port,
+            timeout: DEFAULT_CONNECT_TIMEOUT,
+        })
+    }
+
+    /// The same endpoint with another connection timeout.
+    pub fn with_timeout(mut self, limit: Duration) -> ClientEndpoint {
+        match &mut self {
+            ClientEndpoint::Tcp { timeout, .. } | ClientEndpoint::Unix { timeout, .. } => {
+                *timeout = limit;
+            }
+        }
+        self
+    }
 }
 
 impl Reactor {
@@ -449,6 +482,33 @@ mod tests {
             client("tcp:localhost:8000").unwrap().to_string(),
             "tcp:localhost:8000"
         );
+    }
+
+    #[test]
+    fn clients_also_take_the_tutorials_host_and_port() {
+        let tcp = |host: &str, port| ClientEndpoint::Tcp {
+            host: host.into(),
+            port,
+            timeout: DEFAULT_CONNECT_TIMEOUT,
+        };
+        assert_eq!(
+            ClientEndpoint::from_arg("localhost:8000"),
+            Ok(tcp("localhost", 8000))
+        );
+        assert_eq!(ClientEndpoint::from_arg("8000"), Ok(tcp("127.0.0.1", 8000)));
+        assert_eq!(ClientEndpoint::from_arg("[::1]:8000"), Ok(tcp("::1", 8000)));
+        assert_eq!(
+            ClientEndpoint::from_arg("tcp:localhost:8000"),
+            Ok(tcp("localhost", 8000))
+        );
+        assert_eq!(
+            ClientEndpoint::from_arg("unix:/tmp/s").map(|e| e.with_timeout(Duration::ZERO)),
+            Ok(ClientEndpoint::Unix {
+                path: "/tmp/s".into(),
+                timeout: Duration::ZERO
+            })
+        );
+        assert!(ClientEndpoint::from_arg("localhost").is_err());
     }
 
     #[test]

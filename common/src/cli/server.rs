@@ -3,7 +3,7 @@
 //! The tutorial's servers take `--port` and `--iface` and print their port on stdout, as the
 //! tutorial's do. The servers of the later courses print nothing of their own on stdout (the talks'
 //! servers are silent), take `--listen ENDPOINT` besides `--port` and `--interface`
-//! ([`ListenOptions`]), and say on stderr where they listen ([`serve`]).
+//! ([`ListenOptions`]), and say on stderr where they listen ([`listen_on`], [`run_server`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -146,24 +146,28 @@ pub fn listen_on<F: Factory + 'static>(
     Ok(ports)
 }
 
-/// Runs the reactor until Ctrl-C or SIGTERM, then closes `ports` (a UNIX socket's file goes with
-/// its port) and returns success: a server stopped by a signal has done its job.
-pub fn run_until_stopped(reactor: &Reactor, ports: Vec<ListeningPort>) -> ExitCode {
+/// The whole `main` of a server of the training or the talks, around its `setup`: makes the
+/// reactor, lets `setup` listen (with [`listen_on`], usually), runs until Ctrl-C or SIGTERM, then
+/// closes the ports `setup` returned (a UNIX socket's file goes with its port). A server stopped
+/// by a signal has done its job: exit status 0. When the reactor cannot be made or `setup` fails,
+/// the error has been reported and its exit status is returned.
+pub fn run_server(
+    setup: impl FnOnce(&Reactor) -> Result<Vec<ListeningPort>, ExitCode>,
+) -> ExitCode {
+    let reactor = match super::new_reactor() {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            report_error(error);
+            return ExitCode::FAILURE;
+        }
+    };
+    let ports = match setup(&reactor) {
+        Ok(ports) => ports,
+        Err(status) => return status,
+    };
     let _ = reactor.run();
     for port in ports {
         port.stop_listening();
     }
     ExitCode::SUCCESS
-}
-
-/// The whole `main` of a server with one factory: listen on every endpoint, run, close.
-pub fn serve<F: Factory + 'static>(
-    reactor: &Reactor,
-    endpoints: &[ServerEndpoint],
-    factory: Rc<F>,
-) -> ExitCode {
-    match listen_on(reactor, endpoints, factory) {
-        Ok(ports) => run_until_stopped(reactor, ports),
-        Err(status) => status,
-    }
 }
