@@ -26,11 +26,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::explain_if_no_servers;
 use common::cli::new_reactor;
 use common::cli::output::{plain_error, report_error};
-use common::cli::poem::PoemOutput;
 use common::protocol::DisconnectReason;
 use common::reactor::{Reactor, ReadDescriptor};
 use common::{errln, outln};
@@ -47,24 +45,16 @@ use common::{errln, outln};
                   get-poetry-1-broken 10000 10001 10002"
 )]
 struct Options {
-    /// The poetry servers, as [host:]port.
-    #[arg(value_name = "ADDRESS")]
-    servers: Vec<ServerAddress>,
-
-    /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_duration)]
-    connect_timeout: Duration,
-
-    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
-    #[arg(long, value_enum, default_value_t)]
-    time_format: TimeFormat,
-
     #[command(flatten)]
-    output: PoemOutput,
+    sockets: SocketClientArgs,
 }
 
-/// How each download ended, by task: the poem if it arrived whole.
-type Results = Rc<RefCell<Vec<(usize, Option<Vec<u8>>)>>>;
+// The command line, and the summary once the reactor has stopped: shared with client 1.0,
+// unchanged.
+#[path = "support/socket_options_and_summary.rs"]
+mod socket_options_and_summary;
+
+use socket_options_and_summary::{Results, SocketClientArgs, summarize};
 
 /// One download: a blocking socket that the reactor tells us about.
 struct PoetrySocket {
@@ -150,7 +140,7 @@ impl ReadDescriptor for PoetrySocket {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if explain_if_no_servers::<Options>(&options.servers) {
+    if explain_if_no_servers::<Options>(&options.sockets.servers) {
         return ExitCode::SUCCESS;
     }
     let reactor = match new_reactor() {
@@ -164,12 +154,12 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let results: Results = Rc::default();
     let mut failed = false;
-    for (index, server) in options.servers.iter().enumerate() {
+    for (index, server) in options.sockets.servers.iter().enumerate() {
         let task = index + 1;
         let connected = PoetrySocket::connect(
             task,
             server.clone(),
-            options.connect_timeout,
+            options.sockets.connect_timeout,
             reactor.clone(),
             Rc::clone(&results),
         );
@@ -187,18 +177,5 @@ fn main() -> ExitCode {
         let _ = reactor.run();
     }
 
-    let mut results = results.take();
-    results.sort_by_key(|(task, _)| *task);
-    let mut poems = Vec::new();
-    for (task, outcome) in &results {
-        match outcome {
-            Some(poem) => poems.push((*task, poem.as_slice())),
-            None => failed = true,
-        }
-    }
-    let elapsed = started.elapsed();
-    if !report_poems(&poems, elapsed, options.time_format, &options.output, true) {
-        return ExitCode::FAILURE;
-    }
-    exit_status(failed)
+    summarize(&options.sockets, results, started.elapsed(), failed)
 }

@@ -30,10 +30,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers};
-use common::cli::duration::parse_duration;
-use common::cli::new_reactor;
-use common::cli::output::report_error;
+use common::cli::client::exit_status;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::reactor::Reactor;
@@ -57,32 +54,17 @@ use common::{errln, outln};
                   The poems of 10002 and 10003 are transformed by the server on 10001."
 )]
 struct Options {
-    /// The transform server, as [host:]port.
-    #[arg(value_name = "XFORM_ADDRESS")]
-    xform_server: Option<ServerAddress>,
-
-    /// The poetry servers, as [host:]port.
-    #[arg(value_name = "ADDRESS")]
-    servers: Vec<ServerAddress>,
-
-    /// Give up on a poem, or a transform, that has not ended this long after connecting, and on a
-    /// connection not made by then: seconds (5) or with a unit (500ms). Without it, they may take as
-    /// long as they take (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    timeout: Option<Duration>,
-
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    client: TransformClientArgs,
 }
 
 // Downloading a poem (`get_poetry`, a Deferred as since client 4.0) and asking the transform server
-// (`TransformProxy::xform`, a Deferred of the netstring reply): shared with clients 6.0 and 8.0,
-// unchanged.
+// (`TransformProxy::xform`, a Deferred of the netstring reply), with the command line and the start
+// of `main`: shared with clients 6.0 and 8.0, unchanged.
 #[path = "support/poem_and_transform.rs"]
 mod poem_and_transform;
 
-use poem_and_transform::{TransformProxy, get_poetry};
+use poem_and_transform::{Start, TransformClientArgs, TransformProxy, get_poetry};
 
 // ---- The program: one async block per poem ----
 
@@ -146,49 +128,29 @@ fn got_poem(progress: &TaskProgress, poem: String) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let options = Options::parse();
-    if explain_if_no_servers::<Options>(&options.servers) {
-        return ExitCode::SUCCESS;
-    }
-    // The first address always goes to the transform server: there is one if there are others.
-    let Some(xform_server) = options.xform_server else {
-        return ExitCode::SUCCESS;
+    let Start {
+        servers,
+        timeout,
+        reactor,
+        proxy,
+        progress,
+    } = match Options::parse().client.start::<Options>() {
+        Ok(start) => start,
+        Err(status) => return status,
     };
-    let reactor = match new_reactor() {
-        Ok(reactor) => reactor,
-        Err(error) => {
-            report_error(error);
-            return ExitCode::FAILURE;
-        }
-    };
-
-    let proxy = Rc::new(TransformProxy {
-        reactor: reactor.clone(),
-        server: xform_server,
-        timeout: options.timeout,
-    });
     let results = Rc::new(Results {
         reactor: reactor.clone(),
-        downloads: options.servers.len(),
+        downloads: servers.len(),
         finished: Cell::new(0),
         failed: Cell::new(false),
     });
-    // A line per poem download (none for the transform requests), named by the server as it was
-    // given and numbered by its place on the command line, where the transform server is first.
-    let labels: Vec<String> = options
-        .servers
-        .iter()
-        .enumerate()
-        .map(|(index, server)| format!("Task {}: {server}", index + 2))
-        .collect();
-    let progress = Rc::new(TaskProgress::new(options.progress, &labels));
-    for (index, server) in options.servers.into_iter().enumerate() {
+    for (index, server) in servers.into_iter().enumerate() {
         let (results, for_poem) = (Rc::clone(&results), Rc::clone(&progress));
         get_transformed_poem(
             reactor.clone(),
             Rc::clone(&proxy),
             server,
-            options.timeout,
+            timeout,
             Rc::clone(&progress),
             index + 1,
         )

@@ -35,9 +35,7 @@
 //! cargo run --bin get-poetry-threads -- 10001 10002 10003                          # terminal 4
 //! ```
 
-use std::fmt;
 use std::io::{self, Read};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
@@ -45,12 +43,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
-use common::cli::output::{plain_error, report_error};
-use common::cli::poem::PoemOutput;
-use common::cli::progress::TaskProgress;
-use common::{errln, outln};
+use common::cli::client::{exit_status, explain_if_no_servers};
+use common::cli::duration::parse_duration;
+use common::outln;
 
 /// Download poems with one thread per server and blocking sockets (tutorial Parts 20 and 21).
 ///
@@ -67,58 +62,22 @@ use common::{errln, outln};
                   get-poetry-threads --timeout 5 10001 10002 10003"
 )]
 struct Options {
-    /// The poetry servers, as [host:]port.
-    #[arg(value_name = "ADDRESS")]
-    servers: Vec<ServerAddress>,
-
     /// Give up on a poem that has not arrived this long after its thread started, connection
     /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
     /// (connecting still gives up after 30 s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its task number (the directory is
-    /// created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
-
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    client: NativeClientArgs,
 }
 
-/// How long a connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+// The rest of the command line, the download's errors, and what `main` does with each outcome:
+// shared with `get-poetry-tokio`, unchanged.
+#[path = "support/native_client.rs"]
+mod native_client;
 
-/// How many bytes one read takes at most.
-const READ_SIZE: usize = 4096;
-
-/// Why a poem did not arrive.
-#[derive(Debug)]
-enum DownloadError {
-    /// The connection could not be made.
-    Connect(ServerAddress, io::Error),
-    /// The connection broke before the end of the poem.
-    Lost(ServerAddress, io::Error),
-    /// The poem took longer than `--timeout`.
-    TimedOut(Duration),
-}
-
-impl fmt::Display for DownloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DownloadError::Connect(server, error) => {
-                write!(f, "failed to connect to {server}: {}", plain_error(error))
-            }
-            DownloadError::Lost(server, error) => {
-                write!(f, "lost the connection to {server}: {}", plain_error(error))
-            }
-            DownloadError::TimedOut(limit) => {
-                write!(f, "timed out after {}", TimeFormat::Human.show(*limit))
-            }
-        }
-    }
-}
+use native_client::{CONNECT_TIMEOUT, DownloadError, NativeClientArgs, Outcomes, READ_SIZE};
 
 /// The `--timeout` of one download: when it ends, and how long it was.
 #[derive(Clone, Copy)]
@@ -208,27 +167,15 @@ enum Message {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if explain_if_no_servers::<Options>(&options.servers) {
+    if explain_if_no_servers::<Options>(&options.client.servers) {
         return ExitCode::SUCCESS;
     }
-    let output = PoemOutput {
-        save_dir: options.save_dir,
-        print: false,
-    };
+    let mut outcomes = Outcomes::new(&options.client);
+    let drawing = outcomes.drawing();
 
-    let labels: Vec<String> = options
-        .servers
-        .iter()
-        .enumerate()
-        .map(|(index, server)| format!("Task {}: {server}", index + 1))
-        .collect();
-    let progress = TaskProgress::new(options.progress, &labels);
-    let drawing = progress.is_drawing();
-
-    let mut failed = false;
     let (sender, receiver) = mpsc::channel::<Message>();
     let mut threads = Vec::new();
-    for (index, server) in options.servers.iter().enumerate() {
+    for (index, server) in options.client.servers.iter().enumerate() {
         let (task, server, sender) = (index + 1, server.clone(), sender.clone());
         let deadline = options.timeout.map(|limit| Deadline {
             at: Instant::now() + limit,
@@ -245,11 +192,7 @@ fn main() -> ExitCode {
         match spawned {
             Ok(handle) => threads.push((task, handle)),
             // The price of a thread per connection: the system may refuse one more.
-            Err(error) => {
-                progress.finish(task, "failed");
-                progress.above(|| errln!("Task {task}: cannot start a thread: {error}"));
-                failed = true;
-            }
+            Err(error) => outcomes.failed(task, format_args!("cannot start a thread: {error}")),
         }
     }
     // Only the threads hold a sender now: the channel closes when the last of them ends.
@@ -257,31 +200,15 @@ fn main() -> ExitCode {
 
     for message in receiver {
         match message {
-            Message::Received(task, bytes) => progress.update(task, bytes),
-            Message::Done(task, Ok(poem)) => {
-                progress.finish(task, "finished");
-                progress.above(|| print_poems([poem.as_slice()]));
-                if let Err(error) = output.save(task, &poem) {
-                    progress.above(|| {
-                        report_error(format_args!("cannot save the poem of task {task}: {error}"));
-                    });
-                    failed = true;
-                }
-            }
-            Message::Done(task, Err(error)) => {
-                progress.finish(task, "failed");
-                progress.above(|| errln!("Task {task}: {error}"));
-                failed = true;
-            }
+            Message::Received(task, bytes) => outcomes.received(task, bytes),
+            Message::Done(task, outcome) => outcomes.ended(task, outcome),
         }
     }
     // Every thread has ended; one that panicked sent no message, and joining it says so.
     for (task, handle) in threads {
         if handle.join().is_err() {
-            progress.finish(task, "failed");
-            progress.above(|| errln!("Task {task}: the thread ended abnormally"));
-            failed = true;
+            outcomes.failed(task, "the thread ended abnormally");
         }
     }
-    exit_status(failed)
+    exit_status(outcomes.any_failed())
 }

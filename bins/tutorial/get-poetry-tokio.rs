@@ -38,20 +38,16 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
-use common::cli::output::{plain_error, report_error};
-use common::cli::poem::PoemOutput;
-use common::cli::progress::TaskProgress;
-use common::{errln, outln};
+use common::cli::client::{exit_status, explain_if_no_servers};
+use common::cli::duration::parse_duration;
+use common::cli::output::report_error;
+use common::outln;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -73,58 +69,22 @@ use tokio::task::JoinSet;
                   get-poetry-tokio --timeout 5 10001 10002 10003"
 )]
 struct Options {
-    /// The poetry servers, as [host:]port.
-    #[arg(value_name = "ADDRESS")]
-    servers: Vec<ServerAddress>,
-
     /// Give up on a poem that has not arrived this long after its task started, connection
     /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
     /// (connecting still gives up after 30 s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its task number (the directory is
-    /// created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
-
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    client: NativeClientArgs,
 }
 
-/// How long a connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+// The rest of the command line, the download's errors, and what `main` does with each outcome:
+// shared with `get-poetry-threads`, unchanged.
+#[path = "support/native_client.rs"]
+mod native_client;
 
-/// How many bytes one read takes at most.
-const READ_SIZE: usize = 4096;
-
-/// Why a poem did not arrive.
-#[derive(Debug)]
-enum DownloadError {
-    /// The connection could not be made.
-    Connect(ServerAddress, io::Error),
-    /// The connection broke before the end of the poem.
-    Lost(ServerAddress, io::Error),
-    /// The poem took longer than `--timeout`.
-    TimedOut(Duration),
-}
-
-impl fmt::Display for DownloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DownloadError::Connect(server, error) => {
-                write!(f, "failed to connect to {server}: {}", plain_error(error))
-            }
-            DownloadError::Lost(server, error) => {
-                write!(f, "lost the connection to {server}: {}", plain_error(error))
-            }
-            DownloadError::TimedOut(limit) => {
-                write!(f, "timed out after {}", TimeFormat::Human.show(*limit))
-            }
-        }
-    }
-}
+use native_client::{CONNECT_TIMEOUT, DownloadError, NativeClientArgs, Outcomes, READ_SIZE};
 
 /// A task's news for `main` while its poem comes, when the progress lines are drawn: its task
 /// number, and the bytes it has received so far.
@@ -190,24 +150,14 @@ async fn get_poetry_in_time(
 /// printing a line per piece, and it draws them: the lines stay with `main`, as the poems do.
 /// Returns whether anything failed.
 async fn get_all_poems(options: &Options) -> bool {
-    let output = PoemOutput {
-        save_dir: options.save_dir.clone(),
-        print: false,
-    };
-    let labels: Vec<String> = options
-        .servers
-        .iter()
-        .enumerate()
-        .map(|(index, server)| format!("Task {}: {server}", index + 1))
-        .collect();
-    let progress = TaskProgress::new(options.progress, &labels);
+    let mut outcomes = Outcomes::new(&options.client);
     let (sender, mut received) = unbounded_channel::<Received>();
     let mut tasks = JoinSet::new();
     // The task number of each spawned task, for a task that ends without saying (a panic).
     let mut numbers = HashMap::new();
-    for (index, server) in options.servers.iter().enumerate() {
+    for (index, server) in options.client.servers.iter().enumerate() {
         let (task, server, timeout) = (index + 1, server.clone(), options.timeout);
-        let report = progress.is_drawing().then(|| sender.clone());
+        let report = outcomes.drawing().then(|| sender.clone());
         let handle = tasks.spawn(async move {
             let outcome = get_poetry_in_time(task, &server, timeout, report.as_ref()).await;
             (task, outcome)
@@ -217,14 +167,13 @@ async fn get_all_poems(options: &Options) -> bool {
     // Only the tasks hold a sender now.
     drop(sender);
 
-    let mut failed = false;
     loop {
         let ended = tokio::select! {
             // The byte counts first: a task sends its last one before it ends, so its line is up
             // to date before it is finished.
             biased;
             Some((task, bytes)) = received.recv() => {
-                progress.update(task, bytes);
+                outcomes.received(task, bytes);
                 continue;
             }
             ended = tasks.join_next() => ended,
@@ -233,36 +182,20 @@ async fn get_all_poems(options: &Options) -> bool {
             break;
         };
         match ended {
-            Ok((task, Ok(poem))) => {
-                progress.finish(task, "finished");
-                progress.above(|| print_poems([poem.as_slice()]));
-                if let Err(error) = output.save(task, &poem) {
-                    progress.above(|| {
-                        report_error(format_args!("cannot save the poem of task {task}: {error}"));
-                    });
-                    failed = true;
-                }
-            }
-            Ok((task, Err(error))) => {
-                progress.finish(task, "failed");
-                progress.above(|| errln!("Task {task}: {error}"));
-                failed = true;
-            }
+            Ok((task, outcome)) => outcomes.ended(task, outcome),
             // The task died; the others carry on, and this is how we hear of it.
             Err(error) => {
                 let task = numbers.get(&error.id()).copied().unwrap_or_default();
-                progress.finish(task, "failed");
-                progress.above(|| errln!("Task {task}: the task ended abnormally: {error}"));
-                failed = true;
+                outcomes.failed(task, format_args!("the task ended abnormally: {error}"));
             }
         }
     }
-    failed
+    outcomes.any_failed()
 }
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    if explain_if_no_servers::<Options>(&options.servers) {
+    if explain_if_no_servers::<Options>(&options.client.servers) {
         return ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()

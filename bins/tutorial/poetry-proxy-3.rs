@@ -21,21 +21,13 @@
 //! ```
 
 use std::cell::{OnceCell, RefCell};
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
-use std::rc::{Rc, Weak};
-use std::time::Duration;
+use std::rc::Rc;
 
 use clap::Parser;
-use common::cli::address::{PythonPeer, ServerAddress};
-use common::cli::new_reactor;
-use common::cli::output::report_error;
-use common::cli::server::listen_and_run;
+use common::cli::address::ServerAddress;
 use common::defer::{CancelledError, Deferred, Failure, succeed};
-use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
-};
+use common::protocol::{Address, Connector, DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::Reactor;
 use common::{errln, outln};
 
@@ -55,127 +47,19 @@ use common::{errln, outln};
                   cancels the download"
 )]
 struct Options {
-    /// The poetry server whose poem to proxy, as [host:]port.
-    #[arg(value_name = "SERVER")]
-    server: ServerAddress,
-
-    /// The port to listen on; 0 (the default) asks the system for any free port.
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-
-    /// The interface to listen on: a host name or an IP address.
-    #[arg(long, default_value = "localhost")]
-    iface: String,
+    #[command(flatten)]
+    proxy: ProxyArgs,
 }
 
-/// How long connecting to the upstream server may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+// The command line, the download from the upstream server and the end of `main`: shared with
+// proxies 1.0 and 2.0, unchanged.
+#[path = "support/proxy_upstream.rs"]
+mod proxy_upstream;
 
-/// A poem, shared by the cache and every client it is sent to.
-type Poem = Rc<[u8]>;
+use proxy_upstream::{CONNECT_TIMEOUT, Poem, PoetryClientFactory, ProxyArgs, run_proxy};
 
-/// Why the poem could not be had from the upstream server.
-#[derive(Debug)]
-enum UpstreamError {
-    /// The connection could not be made.
-    Connect(ConnectError),
-    /// The connection broke: what arrived may be only part of the poem.
-    Lost(DisconnectReason),
-    /// The server closed the connection without sending anything.
-    Empty,
-}
-
-impl fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UpstreamError::Connect(error) => error.fmt(f),
-            UpstreamError::Lost(reason) => reason.fmt(f),
-            UpstreamError::Empty => {
-                write!(
-                    f,
-                    "The server closed the connection without sending a poem."
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for UpstreamError {}
-
-// The client side: one download from the upstream server, as in the clients of Part 8.
-
-/// Collects the poem from the upstream server, and hands it to the factory at the end.
-struct PoetryClientProtocol {
-    factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
-}
-
-impl Protocol for PoetryClientProtocol {
-    fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
-    }
-
-    fn connection_lost(&mut self, reason: &DisconnectReason) {
-        // The poetry protocol has no framing: a clean end of the connection is the end of the poem,
-        // and a broken one leaves an unknown part of it.
-        if reason.is_clean() {
-            self.factory.poem_finished(std::mem::take(&mut self.poem));
-        } else {
-            self.factory
-                .poem_failed(UpstreamError::Lost(reason.clone()));
-        }
-    }
-}
-
-/// Makes the download's protocol and fires the download's Deferred with how it went.
-struct PoetryClientFactory {
-    /// This factory, for the protocol to report to (Twisted's `protocol.factory`).
-    me: Weak<PoetryClientFactory>,
-    /// The download's Deferred, given by the service; taken when fired (a Deferred fires once),
-    /// or by the canceller.
-    deferred: RefCell<Option<Deferred<Poem>>>,
-}
-
-impl PoetryClientFactory {
-    fn new() -> Rc<PoetryClientFactory> {
-        Rc::new_cyclic(|me| PoetryClientFactory {
-            me: me.clone(),
-            deferred: RefCell::new(None),
-        })
-    }
-
-    fn poem_finished(&self, poem: Vec<u8>) {
-        if poem.is_empty() {
-            return self.poem_failed(UpstreamError::Empty);
-        }
-        if let Some(deferred) = self.deferred.take() {
-            let _ = deferred.callback(Poem::from(poem));
-        }
-    }
-
-    fn poem_failed(&self, error: UpstreamError) {
-        if let Some(deferred) = self.deferred.take() {
-            let _ = deferred.errback(error);
-        }
-    }
-}
-
-impl Factory for PoetryClientFactory {
-    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
-        Some(Box::new(PoetryClientProtocol {
-            factory: self.me.upgrade()?,
-            poem: Vec::new(),
-        }))
-    }
-}
-
-impl ClientFactory for PoetryClientFactory {
-    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        self.poem_failed(UpstreamError::Connect(reason.clone()));
-    }
-}
-
-// The service: the cache, and the one place that knows where poems come from.
+// The service: the cache, and the one place that knows where poems come from. Proxies 1.0 and 2.0
+// share theirs (`support/proxy_cache.rs`); this one's cache also holds the download, to cancel it.
 
 /// What the proxy knows about the poem.
 enum Cache {
@@ -361,36 +245,14 @@ impl Factory for PoetryProxyFactory {
     }
 }
 
-/// The upstream server as the tuple `(host, port)` the tutorial's proxy prints: an IP address as
-/// Python prints a socket address, `('127.0.0.1', 10001)`, and a name as typed,
-/// `('localhost', 10001)`.
-fn python_tuple(server: &ServerAddress) -> String {
-    match server.host.parse::<IpAddr>() {
-        Ok(ip) => PythonPeer(&Address::Tcp(SocketAddr::new(ip, server.port))).to_string(),
-        Err(_) => format!("('{}', {})", server.host, server.port),
-    }
-}
-
 fn main() -> ExitCode {
     let options = Options::parse();
-    let reactor = match new_reactor() {
-        Ok(reactor) => reactor,
-        Err(error) => {
-            report_error(error);
-            return ExitCode::FAILURE;
-        }
-    };
-    let service = Rc::new(ProxyService {
-        reactor: reactor.clone(),
-        server: options.server.clone(),
-        cache: RefCell::new(Cache::Empty),
-    });
-    let factory = Rc::new(PoetryProxyFactory { service });
-    listen_and_run(&reactor, options.port, &options.iface, factory, |port| {
-        format!(
-            "Proxying {} on {}.",
-            python_tuple(&options.server),
-            port.get_host()
-        )
+    run_proxy(&options.proxy, |reactor| {
+        let service = Rc::new(ProxyService {
+            reactor: reactor.clone(),
+            server: options.proxy.server.clone(),
+            cache: RefCell::new(Cache::Empty),
+        });
+        Rc::new(PoetryProxyFactory { service })
     })
 }

@@ -1,7 +1,9 @@
 //! Clients 6.0, 7.0 and 8.0 share these two halves (each program includes this file with
 //! `#[path]`): downloading a poem, where `get_poetry` returns a Deferred as it has since client 4.0,
 //! and asking the transform server of Part 12 to change it, where `TransformProxy::xform` sends a
-//! netstring request and returns a Deferred of the netstring reply.
+//! netstring request and returns a Deferred of the netstring reply. With them come the command line
+//! the three clients take and the start of their `main`, which makes the reactor, the transform
+//! proxy and the progress lines.
 //!
 //! Client 6.0 (Part 13) is where they come together: its callback returns the transform's
 //! Deferred, and the outer chain waits for it. Clients 7.0 and 8.0 change only how the steps are
@@ -10,12 +12,17 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use clap::{Args, CommandFactory};
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
 use common::cli::address::ServerAddress;
-use common::cli::duration::TimeFormat;
+use common::cli::client::explain_if_no_servers;
+use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::new_reactor;
+use common::cli::output::report_error;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
@@ -290,9 +297,9 @@ impl ClientFactory for TransformClientFactory {
 /// The transform server as the rest of the program sees it: one asynchronous method, no hosts or
 /// ports or protocols.
 pub(crate) struct TransformProxy {
-    pub(crate) reactor: Reactor,
-    pub(crate) server: ServerAddress,
-    pub(crate) timeout: Option<Duration>,
+    reactor: Reactor,
+    server: ServerAddress,
+    timeout: Option<Duration>,
 }
 
 impl TransformProxy {
@@ -314,5 +321,79 @@ impl TransformProxy {
             self.timeout.unwrap_or(CONNECT_TIMEOUT),
         );
         deferred
+    }
+}
+
+// ---- The command line, and the start of main ----
+
+/// What the three clients are given: the transform server first, then the poetry servers.
+#[derive(Debug, Args)]
+pub(crate) struct TransformClientArgs {
+    /// The transform server, as [host:]port.
+    #[arg(value_name = "XFORM_ADDRESS")]
+    xform_server: Option<ServerAddress>,
+
+    /// The poetry servers, as [host:]port.
+    #[arg(value_name = "ADDRESS")]
+    servers: Vec<ServerAddress>,
+
+    /// Give up on a poem, or a transform, that has not ended this long after connecting, and on a
+    /// connection not made by then: seconds (5) or with a unit (500ms). Without it, they may take as
+    /// long as they take (connecting still gives up after 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// On a terminal, show one live line per download (bytes so far).
+    #[arg(long)]
+    progress: bool,
+}
+
+/// What each client's `main` starts from.
+pub(crate) struct Start {
+    /// The poetry servers, in the order of the command line.
+    pub(crate) servers: Vec<ServerAddress>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) reactor: Reactor,
+    /// The transform server, for every poem's request.
+    pub(crate) proxy: Rc<TransformProxy>,
+    /// A line per poem download (none for the transform requests), named by the server as it was
+    /// given and numbered by its place on the command line, where the transform server is first.
+    pub(crate) progress: Rc<TaskProgress>,
+}
+
+impl TransformClientArgs {
+    /// Makes what `main` starts from, or says with which exit status the program ends at once:
+    /// given no address, it prints the long help of `C`, the program's options, and exits with 0.
+    pub(crate) fn start<C: CommandFactory>(self) -> Result<Start, ExitCode> {
+        if explain_if_no_servers::<C>(&self.servers) {
+            return Err(ExitCode::SUCCESS);
+        }
+        // The first address always goes to the transform server: there is one if there are others.
+        let Some(xform_server) = self.xform_server else {
+            return Err(ExitCode::SUCCESS);
+        };
+        let reactor = new_reactor().map_err(|error| {
+            report_error(error);
+            ExitCode::FAILURE
+        })?;
+        let proxy = Rc::new(TransformProxy {
+            reactor: reactor.clone(),
+            server: xform_server,
+            timeout: self.timeout,
+        });
+        let labels: Vec<String> = self
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(index, server)| format!("Task {}: {server}", index + 2))
+            .collect();
+        let progress = Rc::new(TaskProgress::new(self.progress, &labels));
+        Ok(Start {
+            servers: self.servers,
+            timeout: self.timeout,
+            reactor,
+            proxy,
+            progress,
+        })
     }
 }
