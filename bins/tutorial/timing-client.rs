@@ -9,10 +9,19 @@
 //! It runs on the project's reactor: each request is a connection made with `connect_tcp` and a small
 //! protocol that sends the request and reads the answer.
 //!
+//! The training's own client (slide "Let's time it!") is tutorial mode with line requests, the
+//! default kind: each text goes out as `<text>\r\n`, the answer ends when the server closes, and
+//! `--time-format python` prints the seconds as the training's Python 2 does (`0.505914449692`).
+//! The training makes its requests with a thread each; here the reactor waits on all of them, which
+//! prints the same lines.
+//!
 //! ```text
 //! cargo run --bin slowpoetry-reactor -- --port 10000 poetry/science.txt --delay 10ms   # terminal 1
 //! cargo run --bin timing-client -- --kind poetry 10000 first second third               # terminal 2
 //! cargo run --release --bin timing-client -- --kind poetry -n 2000 -c 100 10000
+//!
+//! cargo run --bin upperserver                                                   # the training's
+//! cargo run --bin timing-client -- --time-format python 127.0.0.1:8000 a b c d  # timingclient.py
 //! ```
 
 use std::cell::{Cell, RefCell};
@@ -50,6 +59,7 @@ use serde::Serialize;
     after_help = "Examples:\n  \
                   timing-client --kind poetry 10000 one two three\n  \
                   timing-client --kind line 127.0.0.1:8000 hello world\n  \
+                  timing-client --time-format python 127.0.0.1:8000 a b c d   (the training's)\n  \
                   timing-client --kind transform 11000 'cummingsify.HERE IS MY POEM'\n  \
                   timing-client --kind poetry -n 10000 -c 200 --json 10000"
 )]
@@ -91,7 +101,8 @@ struct Options {
     #[arg(long)]
     no_progress: bool,
 
-    /// How to print durations: seconds (the default here), clock or human.
+    /// How to print durations: seconds (the default here), clock, human, or python (as the
+    /// EuroPython training prints them: a Python 2 float, 12 significant digits).
     #[arg(long, value_enum, default_value_t = TimeFormat::Seconds)]
     time_format: TimeFormat,
 }

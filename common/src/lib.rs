@@ -11,10 +11,12 @@
 //!   * [`cli::address`]: the `[host:]port` arguments of the clients, the `--iface`/`--port` pair of the
 //!     servers, and the Python-style peer text the servers print.
 //!   * [`cli::duration`]: durations in (`0.7`, `700ms`, `1s`) and out (`0:00:10.126361` as the tutorial
-//!     prints them, or a human or machine form on request).
+//!     prints them, `10.1263614082` as the EuroPython training's Python 2 prints a float, or a human
+//!     or machine form on request), and the demos' `--time-scale`.
 //!   * [`cli::poem`]: poem files, the character-sized chunks a slow server sends, and what a client does
 //!     with a poem once it has it (save it, print it).
-//!   * [`cli::output`]: printing lines that reach a pipe at once, and one-line error reports.
+//!   * [`cli::output`]: printing lines (of text, or of raw bytes) that reach a pipe at once, and
+//!     one-line error reports.
 //!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...).
 //!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing

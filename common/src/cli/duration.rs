@@ -5,7 +5,11 @@
 //!
 //! Out: the tutorial's programs print elapsed times as Python prints a `timedelta`,
 //! `0:00:10.126361`, and so do ours by default ([`Clock`]). A reader who prefers `10s 126ms 361us`,
-//! or a script that wants plain seconds, picks another [`TimeFormat`].
+//! or a script that wants plain seconds, picks another [`TimeFormat`]. The EuroPython training's
+//! clients print a float of seconds the way Python 2 does ([`python_float`]).
+//!
+//! Demos: `--time-scale` runs a demo's timed script faster or slower ([`parse_time_scale`],
+//! [`scaled`]), so that a test need not wait for a demo's five seconds.
 
 use std::fmt;
 use std::time::Duration;
@@ -64,20 +68,97 @@ pub enum TimeFormat {
     Human,
     /// `10.126361`, plain seconds for scripts.
     Seconds,
+    /// `10.1263614082`, seconds as Python 2 prints a float (12 significant digits), as the
+    /// EuroPython training's clients print their timings.
+    Python,
 }
 
 impl TimeFormat {
-    /// Renders `duration` in this format, to the microsecond.
+    /// Renders `duration` in this format: to the microsecond, except for `Python`, which keeps the
+    /// twelve significant digits Python 2 prints.
     pub fn show(self, duration: Duration) -> String {
-        let duration = Duration::from_micros(duration.as_micros().try_into().unwrap_or(u64::MAX));
+        let micros = Duration::from_micros(duration.as_micros().try_into().unwrap_or(u64::MAX));
         match self {
-            TimeFormat::Clock => Clock(duration).to_string(),
-            TimeFormat::Human => humantime::format_duration(duration).to_string(),
-            TimeFormat::Seconds => {
-                format!("{}.{:06}", duration.as_secs(), duration.subsec_micros())
-            }
+            TimeFormat::Clock => Clock(micros).to_string(),
+            TimeFormat::Human => humantime::format_duration(micros).to_string(),
+            TimeFormat::Seconds => format!("{}.{:06}", micros.as_secs(), micros.subsec_micros()),
+            TimeFormat::Python => python_float(duration.as_secs_f64()),
         }
     }
+}
+
+/// A float as Python 2's `str()` (and so `print`) writes it: `1.00394248962`, `0.00183367729187`,
+/// `5.0`, `1e-05`.
+///
+/// That is C's `%.12g` (twelve significant digits, trailing zeros dropped, an exponent when the
+/// number is below 1e-4 or has more than twelve digits before the point), with `.0` added when the
+/// result would otherwise read as a whole number. Python 3 prints the shortest form that reads back
+/// exactly instead (`1.0039424896240234`), which is why the training's outputs look the way they do.
+pub fn python_float(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .to_owned();
+    }
+    // The decimal exponent once rounded to twelve digits decides between the two notations, as in C.
+    let scientific = format!("{value:.11e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("Rust's {:e} always writes an exponent");
+    let exponent: i32 = exponent
+        .parse()
+        .expect("Rust's {:e} writes the exponent as an integer");
+    if !(-4..12).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!(
+            "{}e{sign}{:02}",
+            without_trailing_zeros(mantissa),
+            exponent.unsigned_abs()
+        );
+    }
+    let decimals = usize::try_from(11 - exponent).unwrap_or(0);
+    let fixed = format!("{value:.decimals$}");
+    let fixed = without_trailing_zeros(&fixed);
+    if fixed.contains('.') {
+        fixed.to_owned()
+    } else {
+        format!("{fixed}.0")
+    }
+}
+
+/// `1.2500` → `1.25`, `3.000` → `3`; a number without a point is left alone.
+fn without_trailing_zeros(number: &str) -> &str {
+    if number.contains('.') {
+        number.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        number
+    }
+}
+
+/// Parses a demo's `--time-scale`: the positive factor every delay of its script is multiplied by
+/// (`0.01` runs a five-second demo in a twentieth of a second, `2` at half speed).
+///
+/// Meant as a clap `value_parser` with `default_value_t = 1.0`; see [`scaled`].
+pub fn parse_time_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(factor),
+        _ => Err(format!("expected a positive number, not '{text}'")),
+    }
+}
+
+/// `seconds` of a demo's script times its `--time-scale` factor. A product too large for a
+/// `Duration` means "never", which is what the reactor makes of any delay beyond a century anyway.
+pub fn scaled(seconds: f64, time_scale: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds * time_scale).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
@@ -145,5 +226,52 @@ mod tests {
         assert_eq!(TimeFormat::Seconds.show(d), "10.126361");
         assert_eq!(TimeFormat::Seconds.show(Duration::ZERO), "0.000000");
         assert_eq!(TimeFormat::Human.show(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn python_floats_have_twelve_significant_digits() {
+        assert_eq!(python_float(1.0039424896240234), "1.00394248962");
+        assert_eq!(python_float(0.0018336772918701172), "0.00183367729187");
+        assert_eq!(python_float(5.016769647598267), "5.0167696476");
+        assert_eq!(python_float(2.006673812866211), "2.00667381287");
+        assert_eq!(python_float(0.5059144496917725), "0.505914449692");
+    }
+
+    #[test]
+    fn python_floats_keep_a_point_or_use_an_exponent() {
+        assert_eq!(python_float(0.0), "0.0");
+        assert_eq!(python_float(5.0), "5.0");
+        assert_eq!(python_float(0.5), "0.5");
+        assert_eq!(python_float(1e-4), "0.0001");
+        assert_eq!(python_float(1e-5), "1e-05");
+        assert_eq!(python_float(0.000012345678901234), "1.23456789012e-05");
+        assert_eq!(python_float(123456789012.0), "123456789012.0");
+        assert_eq!(python_float(1234567890123.0), "1.23456789012e+12");
+        assert_eq!(python_float(1e16), "1e+16");
+        assert_eq!(python_float(9.9999999999999), "10.0");
+        assert_eq!(python_float(-2.5), "-2.5");
+        assert_eq!(python_float(f64::INFINITY), "inf");
+        assert_eq!(python_float(f64::NAN), "nan");
+    }
+
+    #[test]
+    fn the_python_format_is_not_cut_to_the_microsecond() {
+        let d = Duration::new(2, 6_673_812);
+        assert_eq!(TimeFormat::Python.show(d), "2.006673812");
+        assert_eq!(TimeFormat::Python.show(Duration::from_secs(3)), "3.0");
+    }
+
+    #[test]
+    fn time_scales_are_positive_factors() {
+        assert_eq!(parse_time_scale("0.01"), Ok(0.01));
+        assert_eq!(parse_time_scale("2"), Ok(2.0));
+        for bad in ["0", "-1", "nan", "inf", "fast", ""] {
+            assert_eq!(
+                parse_time_scale(bad),
+                Err(format!("expected a positive number, not '{bad}'"))
+            );
+        }
+        assert_eq!(scaled(5.0, 0.1), Duration::from_millis(500));
+        assert_eq!(scaled(5.0, 1e300), Duration::MAX);
     }
 }

@@ -32,6 +32,27 @@ pub fn print_line(out: &mut impl Write, line: fmt::Arguments<'_>) {
         .write_fmt(line)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());
+    exit_if_reader_gone(written);
+}
+
+/// Writes `pieces` one after the other, then a newline, and flushes: one line of raw bytes, as
+/// [`print_line`] writes one of text.
+///
+/// For programs that print what came from the network or the command line as it is, whether or not
+/// it is UTF-8, as Python 2's `print` does with its byte strings: `print_bytes_line(&mut
+/// io::stdout().lock(), &[b"sending ", text])`. Given a locked handle, as there, the whole line is
+/// written under that one lock, so threads printing at the same time never mix their lines.
+pub fn print_bytes_line(out: &mut impl Write, pieces: &[&[u8]]) {
+    let written = pieces
+        .iter()
+        .try_for_each(|piece| out.write_all(piece))
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    exit_if_reader_gone(written);
+}
+
+/// Ends the program quietly (status 0) if the write failed because the reader closed the pipe.
+fn exit_if_reader_gone(written: io::Result<()>) {
     if let Err(error) = written
         && error.kind() == io::ErrorKind::BrokenPipe
     {
@@ -76,5 +97,13 @@ mod tests {
         assert_eq!(plain_error(&refused), "Connection refused");
         let custom = io::Error::other("the name has no addresses");
         assert_eq!(plain_error(&custom), "the name has no addresses");
+    }
+
+    #[test]
+    fn byte_lines_are_written_as_they_are() {
+        let mut out = Vec::new();
+        print_bytes_line(&mut out, &[b"sending ", b"caf\xc3\xa9 \xff", b""]);
+        print_bytes_line(&mut out, &[b"A\r\n"]);
+        assert_eq!(out, b"sending caf\xc3\xa9 \xff\nA\r\n\n");
     }
 }
