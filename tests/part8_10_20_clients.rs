@@ -252,7 +252,7 @@ fn client_4_stack_shows_the_reactor_calling_the_deferreds_callback() {
     assert_eq!(lines(&output.stdout), ["The Rust stack:"]);
     let stack = String::from_utf8(output.stderr).unwrap();
     // A backtrace lists the innermost call first: our callback, the Deferred firing it, our
-    // factory and protocol, the reactor's TCP code that saw the connection close, its loop, main.
+    // factory and protocol, the reactor's stream code that saw the connection close, its loop, main.
     let at = |frame: &str| {
         stack
             .find(frame)
@@ -263,7 +263,7 @@ fn client_4_stack_shows_the_reactor_calling_the_deferreds_callback() {
         at("common::defer::Deferred<T>::callback"),
         at("get_poetry_4_stack::PoetryClientFactory::poem_finished"),
         at("as common::protocol::Protocol>::connection_lost"),
-        at("common::reactor::tcp::"),
+        at("common::reactor::stream::"),
         at("common::reactor::Reactor::run"),
         at("get_poetry_4_stack::main"),
     ];

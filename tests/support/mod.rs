@@ -169,3 +169,80 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A server of the training or the talks, running in the background for one test. These servers
+/// print nothing of their own on stdout; they say where they listen on stderr, one line per port
+/// (`listening on 127.0.0.1:43817`, `listening on unix:/tmp/x.sock`), which `start` reads.
+pub struct Listening {
+    child: Child,
+    /// What each `listening on` line named, in order.
+    pub addresses: Vec<String>,
+}
+
+impl Listening {
+    /// Starts `name` with `args`, and waits for `ports` lines saying where it listens.
+    pub fn start(name: &str, args: &[&str], ports: usize) -> Listening {
+        let mut child = Command::new(program(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut addresses = Vec::new();
+        while addresses.len() < ports {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("{name} ended before it listened: {addresses:?}");
+            }
+            let rest = line.trim_end().strip_prefix("listening on ");
+            let rest = rest.unwrap_or_else(|| panic!("{name} said {line:?}"));
+            addresses.push(rest.trim_end_matches(" (UDP)").to_owned());
+        }
+        // Give stderr back to the child's handle, so that `terminate` can read the rest.
+        child.stderr = Some(stderr.into_inner());
+        Listening { child, addresses }
+    }
+
+    /// The TCP or UDP port of the `index`th address.
+    pub fn port(&self, index: usize) -> u16 {
+        let address = &self.addresses[index];
+        address.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops the server with SIGTERM, as a service manager would, and returns its exit status,
+    /// what it printed on stdout, and what it printed on stderr after its `listening` lines.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<u8>, Vec<u8>) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let status = self.child.wait().unwrap();
+        let mut out = Vec::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        let mut err = Vec::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_end(&mut err)
+            .unwrap();
+        (status, out, err)
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -108,6 +108,16 @@ impl Lines {
                 .is_some_and(|t| t.is_disconnecting())
     }
 
+    /// How long the line being received already is: the buffer, less a partial delimiter at its
+    /// end (a `\r` whose `\n` is still on its way does not make a line too long).
+    fn unfinished_line_length(&self) -> usize {
+        let partial = (1..self.delimiter.len())
+            .rev()
+            .find(|&n| self.buffer.ends_with(&self.delimiter[..n]))
+            .unwrap_or(0);
+        self.buffer.len() - partial
+    }
+
     /// Where the next delimiter starts, searching only bytes not searched before.
     fn find_delimiter(&mut self) -> Option<usize> {
         let width = self.delimiter.len();
@@ -190,7 +200,7 @@ impl<H: LineHandler> LineReceiver<H> {
                 continue;
             }
             let Some(end) = self.lines.find_delimiter() else {
-                if self.lines.buffer.len() >= self.lines.max_length + self.lines.delimiter.len() {
+                if self.lines.unfinished_line_length() > self.lines.max_length {
                     let line = std::mem::take(&mut self.lines.buffer);
                     self.lines.searched = 0;
                     self.handler.line_length_exceeded(&line, &mut self.lines);
@@ -329,9 +339,9 @@ mod tests {
         let (events, transport) = run(b"12345678901\r\nnext\r\n", 64, 10);
         assert_eq!(events, ["too long: 19 bytes"]);
         assert!(transport.is_disconnecting());
-        // An unterminated one, once the buffer holds the maximum plus a delimiter.
-        let (events, _) = run(b"123456789012", 1, 10);
-        assert_eq!(events, ["too long: 12 bytes"]);
+        // An unterminated one, as soon as it is longer than the maximum (as Twisted's).
+        let (events, _) = run(b"12345678901", 1, 10);
+        assert_eq!(events, ["too long: 11 bytes"]);
         // A line of exactly the maximum, its delimiter split across reads, is fine.
         let mut receiver = LineReceiver::with_delimiter(Recorder::default(), b"\r\n", 10);
         let transport = StringTransport::new();

@@ -14,8 +14,10 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::Notify;
@@ -25,7 +27,7 @@ use crate::protocol::{Address, DisconnectReason, Factory, Protocol, Transport};
 
 /// What the transport needs of a connected, non-blocking stream socket: tokio's `TcpStream` and
 /// `UnixStream` both have it.
-pub(crate) trait Socket: 'static {
+pub(crate) trait Socket: AsFd + 'static {
     fn try_read(&self, buffer: &mut [u8]) -> io::Result<usize>;
     fn try_write(&self, data: &[u8]) -> io::Result<usize>;
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
@@ -54,6 +56,10 @@ macro_rules! socket_of {
 
 socket_of!(TcpStream);
 socket_of!(UnixStream);
+
+/// How long a connection we closed waits for the peer to close its end, reading and dropping what
+/// it still sends; see [`linger`].
+const LINGER: Duration = Duration::from_secs(2);
 
 /// How many bytes one read takes at most (as Twisted's TCP transport).
 const READ_SIZE: usize = 64 * 1024;
@@ -289,17 +295,60 @@ pub(crate) async fn drive<S: Socket>(
             });
         }
     };
+    let we_closed = reason.is_clean() && transport.state.get() == LinkState::Closing;
     transport.state.set(LinkState::Closed);
     transport.outgoing.borrow_mut().clear();
     // Closing the socket here, not when the last handle to the transport goes, means the peer sees
     // the end now even if the protocol keeps its transport.
-    transport.stream.borrow_mut().take();
+    let stream = transport.stream.borrow_mut().take();
+    if let Some(stream) = stream
+        && we_closed
+    {
+        tokio::task::spawn_local(linger(stream));
+    }
     let context = ProtocolCall {
         method: "connection_lost",
         peer: &transport.peer,
     };
     guard::call(&context, || protocol.connection_lost(&reason));
     reason
+}
+
+/// Closes a connection that we chose to close, after everything we wrote has been sent, without
+/// letting the kernel reset it.
+///
+/// Closing a socket whose peer has sent data we never read makes the kernel answer with a reset,
+/// and a reset can destroy our last bytes before the peer reads them: a hello server that hangs
+/// up on a client that spoke first, an uppercase server whose client's line end arrived after the
+/// text, would lose their answers. So we say we are done (a FIN, by shutting down our sending
+/// side), then read and drop whatever the peer still sends until it closes too, for [`LINGER`] at
+/// most, and only then close. The protocol has already been told the connection is over.
+async fn linger<S: Socket>(stream: S) {
+    if rustix::net::shutdown(stream.as_fd(), rustix::net::Shutdown::Write).is_err() {
+        return;
+    }
+    let drained = async {
+        let mut scrap = [0; 4096];
+        loop {
+            if std::future::poll_fn(|cx| stream.poll_read_ready(cx))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            match stream.try_read(&mut scrap) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drained).await;
 }
 
 /// What woke a connection's task.
