@@ -166,6 +166,8 @@ fn application(reactor: &Reactor, options: &Options) -> Application {
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    // A closed log pipe must not take the server down with it.
+    common::cli::output::keep_serving_without_readers();
     let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {

@@ -1093,6 +1093,8 @@ fn serve(plugin: &Plugin, pid_file: &PidFile, stale: Option<i32>, report: StartR
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    // A closed log pipe must not take the server down with it.
+    common::cli::output::keep_serving_without_readers();
     let Some(plugin) = &options.plugin else {
         // twistd with no plugin lists them; so does our help.
         let _ = Options::command().print_long_help();

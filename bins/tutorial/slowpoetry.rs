@@ -56,6 +56,8 @@ struct Options {
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    // A closed log pipe must not take the server down with it.
+    common::cli::output::keep_serving_without_readers();
     let listener = match listen_address(&options.serve.iface, options.serve.port)
         .and_then(TcpListener::bind)
     {

@@ -223,6 +223,8 @@ impl Factory for TransformFactory {
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    // A closed log pipe must not take the server down with it.
+    common::cli::output::keep_serving_without_readers();
     let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {

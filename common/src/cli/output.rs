@@ -2,12 +2,27 @@
 //!
 //! The servers print a line for every client and every chunk, and scripts read those lines through a
 //! pipe while the server runs (the startup line carries the port a script must connect to), so each
-//! line is flushed as it is written. `println!` panics when the pipe is closed (`slowpoetry | head`);
-//! these helpers end the program quietly instead, as a Unix tool does when its reader goes away.
+//! line is flushed as it is written. `println!` panics when the pipe is closed (`get-poetry | head`);
+//! these helpers end a client quietly instead, as a Unix tool does when its reader goes away.
+//!
+//! A server is different: its log lines are a courtesy to whoever watches, and its clients must not
+//! lose their poems because that watcher left (`slowpoetry-reactor poem | head -1`). A server calls
+//! [`keep_serving_without_readers`] as it starts, and from then on a line nobody can read is dropped,
+//! and the server goes on.
 
 use std::fmt;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether a closed stdout or stderr must leave the program running: set by servers.
+static KEEP_SERVING: AtomicBool = AtomicBool::new(false);
+
+/// Says that this program is a server: from now on, a line printed to a pipe whose reader has gone
+/// is dropped instead of ending the program.
+pub fn keep_serving_without_readers() {
+    KEEP_SERVING.store(true, Ordering::Relaxed);
+}
 
 /// Prints a line on stdout and flushes it; see [`print_line`].
 #[macro_export]
@@ -25,8 +40,8 @@ macro_rules! errln {
     };
 }
 
-/// Writes one line and flushes it. When the reader has closed the pipe, the program exits with status
-/// 0: nobody is left to read what it would say.
+/// Writes one line and flushes it. When the reader has closed the pipe, a client exits with status 0
+/// (nobody is left to read what it would say) and a server drops the line and goes on.
 pub fn print_line(out: &mut impl Write, line: fmt::Arguments<'_>) {
     let written = out
         .write_fmt(line)
@@ -51,10 +66,12 @@ pub fn print_bytes_line(out: &mut impl Write, pieces: &[&[u8]]) {
     exit_if_reader_gone(written);
 }
 
-/// Ends the program quietly (status 0) if the write failed because the reader closed the pipe.
+/// Ends the program quietly (status 0) if the write failed because the reader closed the pipe,
+/// unless the program is a server.
 fn exit_if_reader_gone(written: io::Result<()>) {
     if let Err(error) = written
         && error.kind() == io::ErrorKind::BrokenPipe
+        && !KEEP_SERVING.load(Ordering::Relaxed)
     {
         std::process::exit(0);
     }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::duration::parse_duration;
-use super::output::report_error;
+use super::output::{keep_serving_without_readers, report_error};
 use super::poem::poetry_file;
 use crate::endpoints::{DEFAULT_INTERFACE, ServerEndpoint};
 use crate::protocol::Factory;
@@ -72,6 +72,7 @@ pub fn listen_and_run<F: Factory + 'static>(
     factory: Rc<F>,
     announce: impl FnOnce(&ListeningPort) -> String,
 ) -> ExitCode {
+    keep_serving_without_readers();
     match reactor.listen_tcp(port, factory, iface) {
         Ok(port) => {
             crate::outln!("{}", announce(&port));
@@ -154,6 +155,7 @@ pub fn listen_on<F: Factory + 'static>(
 pub fn run_server(
     setup: impl FnOnce(&Reactor) -> Result<Vec<ListeningPort>, ExitCode>,
 ) -> ExitCode {
+    keep_serving_without_readers();
     let reactor = match super::new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {

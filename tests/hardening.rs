@@ -1,0 +1,69 @@
+//! What a server must survive: faults of its environment and of its peers. Each test reproduces a
+//! way a server used to fail, with real sockets and processes, bounded in time.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{poem, poem_path, port_in_startup_line, program};
+
+/// Starts `name` with its stdout and stderr piped, reads its startup line, then closes both pipes,
+/// as `server | head -1` does. Gives the child and its port.
+fn start_then_close_its_pipes(name: &str, args: &[&str]) -> (std::process::Child, u16) {
+    let mut child = Command::new(program(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    drop(child.stderr.take());
+    let port = port_in_startup_line(first.trim_end()).unwrap();
+    (child, port)
+}
+
+fn fetch(port: u16) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).unwrap();
+    received
+}
+
+#[test]
+fn a_server_keeps_serving_when_its_log_pipe_closes() {
+    let poem_file = poem_path("science.txt");
+    let poem_file = poem_file.to_str().unwrap();
+    let servers: [(&str, Vec<&str>); 2] = [
+        (
+            "slowpoetry-reactor",
+            vec!["--port", "0", "--delay", "0.001", poem_file],
+        ),
+        (
+            "slowpoetry",
+            vec!["--port", "0", "--delay", "0.001", poem_file],
+        ),
+    ];
+    for (name, args) in servers {
+        let (mut child, port) = start_then_close_its_pipes(name, &args);
+        // Each client makes the server print lines nobody can read any more.
+        for _ in 0..3 {
+            assert_eq!(fetch(port), poem("science.txt"), "{name}");
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{name} is still running"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
