@@ -884,3 +884,41 @@ fn the_proxy_plugin_shares_one_download_between_waiting_clients() {
     );
     daemon.stop();
 }
+
+#[test]
+fn the_proxy_plugin_gives_up_on_a_silent_upstream() {
+    // An upstream server that accepts and never sends.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_port = silent.local_addr().unwrap().port().to_string();
+    let mut daemon = Daemon::start(&[
+        "poetry-proxy",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--server",
+        &upstream_port,
+        "--upstream-timeout",
+        "0.5",
+    ]);
+    let seen = daemon.log().len();
+    let port = daemon.port;
+    // Ten clients come and go while the download hangs; one stays.
+    for _ in 0..10 {
+        drop(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    }
+    let (poem, _) = fetch(port);
+    assert!(
+        poem.is_empty(),
+        "the staying client is let go, with nothing"
+    );
+    let log = new_lines(&daemon, seen);
+    let failed = format!(
+        "[poetryd.poetry_proxy.PoetryProxyFactory] Upstream 127.0.0.1:{upstream_port} failed: \
+         it sent nothing for 500ms"
+    );
+    let failures = log.iter().filter(|line| **line == failed).count();
+    assert_eq!(failures, 1, "{log:?}");
+    daemon.stop();
+    drop(silent);
+}

@@ -476,3 +476,34 @@ fn an_empty_poem_is_passed_on_but_not_cached() {
         assert_eq!(errors, [empty.clone(), empty], "{proxy}");
     }
 }
+
+#[test]
+fn a_silent_upstream_fails_the_download_and_lets_every_client_go() {
+    for proxy in PROXIES {
+        let upstream = Upstream::gated(poem("science.txt"));
+        let upstream_port = upstream.port.to_string();
+        let mut server = Server::start(proxy, &["--upstream-timeout", "0.3", &upstream_port]);
+        let first = connect(server.port);
+        assert_eq!(server.next_line(), FETCHING, "{proxy}");
+        assert_eq!(upstream.next(), Seen::Connected(1));
+        let second = connect(server.port);
+        assert_eq!(server.next_line(), WAITING, "{proxy}");
+        // Nothing ever comes from upstream: both clients are let go, with nothing.
+        assert_eq!(receive(first), b"", "{proxy}");
+        assert_eq!(receive(second), b"", "{proxy}");
+        assert_eq!(
+            upstream.next(),
+            Seen::LeftEarly(1),
+            "{proxy} hangs up on it"
+        );
+        // A later client starts a new download rather than waiting on the dead one.
+        let third = connect(server.port);
+        assert_eq!(server.next_line(), FETCHING, "{proxy}");
+        assert_eq!(upstream.next(), Seen::Connected(2));
+        upstream.open();
+        assert_eq!(receive(third), poem("science.txt"), "{proxy}");
+        let (_, err) = server.stop();
+        let silent = upstream_failed(upstream.port, "The server sent nothing for 300ms.");
+        assert_eq!(err, [silent], "{proxy}");
+    }
+}

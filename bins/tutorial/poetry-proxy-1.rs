@@ -143,7 +143,8 @@ impl Factory for PoetryProxyFactory {
 fn main() -> ExitCode {
     let options = Options::parse();
     run_proxy(&options.proxy, |reactor| {
-        let service = ProxyService::new(reactor, options.proxy.server.clone());
+        let proxy = &options.proxy;
+        let service = ProxyService::new(reactor, proxy.server.clone(), proxy.upstream_timeout);
         Rc::new(PoetryProxyFactory {
             service: Rc::new(service),
         })

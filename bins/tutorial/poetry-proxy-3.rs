@@ -23,6 +23,7 @@
 use std::cell::{OnceCell, RefCell};
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
@@ -78,6 +79,8 @@ enum Cache {
 struct ProxyService {
     reactor: Reactor,
     server: ServerAddress,
+    /// How long the upstream server may send nothing before a download fails.
+    silence_limit: Duration,
     cache: RefCell<Cache>,
 }
 
@@ -116,7 +119,7 @@ impl ProxyService {
 
     /// Starts the download and returns its Deferred; cancelling that Deferred stops the download.
     fn fetch(self: &Rc<Self>) -> Deferred<Poem> {
-        let factory = PoetryClientFactory::new();
+        let factory = PoetryClientFactory::new(&self.reactor, self.silence_limit);
         // The connector exists only once the connection is started, after the Deferred is made;
         // the canceller finds it here.
         let connector: Rc<OnceCell<Connector>> = Rc::default();
@@ -251,6 +254,7 @@ fn main() -> ExitCode {
         let service = Rc::new(ProxyService {
             reactor: reactor.clone(),
             server: options.proxy.server.clone(),
+            silence_limit: options.proxy.upstream_timeout,
             cache: RefCell::new(Cache::Empty),
         });
         Rc::new(PoetryProxyFactory { service })

@@ -561,6 +561,7 @@ mod transformedpoetry {
 mod poetry_proxy {
     use super::*;
     use common::cli::address::ServerAddress;
+    use common::cli::duration::{TimeFormat, parse_duration};
     use common::protocol::{ClientFactory, ConnectError, Connector};
 
     #[derive(Debug, Args)]
@@ -576,6 +577,11 @@ mod poetry_proxy {
         /// The poetry server whose poem to proxy, as [host:]port (a bare port is on 127.0.0.1).
         #[arg(long, value_name = "[HOST:]PORT")]
         server: ServerAddress,
+
+        /// Give up on the upstream server once it has sent nothing for this long: seconds (10) or
+        /// a number with a unit (500ms).
+        #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+        upstream_timeout: Duration,
     }
 
     pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
@@ -584,6 +590,7 @@ mod poetry_proxy {
             state: ServiceState::default(),
             reactor: reactor.clone(),
             server: options.server.clone(),
+            silence_limit: options.upstream_timeout,
             cache: RefCell::new(Cache::Empty),
         });
         let factory = Rc::new(PoetryProxyFactory {
@@ -617,6 +624,8 @@ mod poetry_proxy {
         state: ServiceState,
         reactor: Reactor,
         server: ServerAddress,
+        /// How long the upstream server may send nothing before the download fails.
+        silence_limit: Duration,
         cache: RefCell<Cache>,
     }
 
@@ -632,6 +641,9 @@ mod poetry_proxy {
                 }
                 Cache::Fetching(waiting) => {
                     log_line("Waiting for the poem being fetched.");
+                    // Clients that left while waiting are forgotten, so that many who come and
+                    // go during one slow download cost nothing.
+                    waiting.retain(|waiter| !waiter.is_disconnecting());
                     waiting.push(client);
                 }
                 Cache::Empty => {
@@ -709,6 +721,7 @@ mod poetry_proxy {
             Some(Box::new(DownloadProtocol {
                 download: self.me.upgrade()?,
                 poem: Vec::new(),
+                silence: None,
             }))
         }
     }
@@ -722,14 +735,34 @@ mod poetry_proxy {
     struct DownloadProtocol {
         download: Rc<Download>,
         poem: Vec<u8>,
+        /// Gives up on a server gone silent; pushed back by every piece of data.
+        silence: Option<DelayedCall>,
     }
 
     impl Protocol for DownloadProtocol {
+        fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+            let (download, service) = (Rc::clone(&self.download), &self.download.service);
+            let limit = service.silence_limit;
+            self.silence = Some(service.reactor.call_later(limit, move || {
+                let silent = format!("it sent nothing for {}", TimeFormat::Human.show(limit));
+                download.report(Err(silent));
+                transport.abort_connection();
+            }));
+        }
+
         fn data_received(&mut self, data: &[u8]) {
             self.poem.extend_from_slice(data);
+            if let Some(silence) = &self.silence {
+                let _ = silence.reset(self.download.service.silence_limit);
+            }
         }
 
         fn connection_lost(&mut self, reason: &DisconnectReason) {
+            if let Some(silence) = self.silence.take()
+                && silence.active()
+            {
+                let _ = silence.cancel();
+            }
             // Only a clean close ends a poem; anything else may have cut it short.
             let outcome = if reason.is_clean() {
                 Ok(std::mem::take(&mut self.poem))

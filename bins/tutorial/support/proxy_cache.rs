@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use common::cli::address::ServerAddress;
 use common::defer::{Deferred, Failure};
@@ -33,15 +34,23 @@ pub(crate) enum Cache {
 pub(crate) struct ProxyService {
     reactor: Reactor,
     server: ServerAddress,
+    /// How long the upstream server may send nothing before a download fails.
+    silence_limit: Duration,
     pub(crate) cache: RefCell<Cache>,
 }
 
 impl ProxyService {
-    /// A service with nothing cached yet, which fetches from `server`.
-    pub(crate) fn new(reactor: &Reactor, server: ServerAddress) -> ProxyService {
+    /// A service with nothing cached yet, which fetches from `server` and gives up on it when it
+    /// sends nothing for `silence_limit`.
+    pub(crate) fn new(
+        reactor: &Reactor,
+        server: ServerAddress,
+        silence_limit: Duration,
+    ) -> ProxyService {
         ProxyService {
             reactor: reactor.clone(),
             server,
+            silence_limit,
             cache: RefCell::new(Cache::Empty),
         }
     }
@@ -49,7 +58,7 @@ impl ProxyService {
     /// Starts the download; its outcome goes to every waiting client.
     pub(crate) fn fetch(self: &Rc<Self>) {
         let download = Deferred::new();
-        let factory = PoetryClientFactory::new();
+        let factory = PoetryClientFactory::new(&self.reactor, self.silence_limit);
         factory.deferred.replace(Some(download.clone()));
         self.reactor.connect_tcp(
             &self.server.host,

@@ -20,14 +20,15 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::{PythonPeer, ServerAddress};
+use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::server::listen_and_run;
 use common::defer::Deferred;
 use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
-use common::reactor::Reactor;
+use common::reactor::{DelayedCall, Reactor};
 
 /// Where the poem comes from, and where the proxy listens.
 #[derive(Debug, Args)]
@@ -43,6 +44,12 @@ pub(crate) struct ProxyArgs {
     /// The interface to listen on: a host name or an IP address.
     #[arg(long, default_value = "localhost")]
     iface: String,
+
+    /// Give up on the upstream server once it has sent nothing for this long: seconds (10) or a
+    /// number with a unit (500ms). A server that accepts and never sends must not hold every
+    /// client of the proxy.
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    pub(crate) upstream_timeout: Duration,
 }
 
 /// How long connecting to the upstream server may take.
@@ -62,6 +69,8 @@ enum UpstreamError {
     Lost(DisconnectReason),
     /// The server closed the connection without sending anything.
     Empty,
+    /// The server sent nothing for this long.
+    Silent(Duration),
 }
 
 impl fmt::Display for UpstreamError {
@@ -75,6 +84,11 @@ impl fmt::Display for UpstreamError {
                     "The server closed the connection without sending a poem."
                 )
             }
+            UpstreamError::Silent(limit) => write!(
+                f,
+                "The server sent nothing for {}.",
+                TimeFormat::Human.show(*limit)
+            ),
         }
     }
 }
@@ -85,14 +99,32 @@ impl std::error::Error for UpstreamError {}
 struct PoetryClientProtocol {
     factory: Rc<PoetryClientFactory>,
     poem: Vec<u8>,
+    /// The timed call that gives up on a server gone silent; pushed back by every piece of data.
+    silence: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryClientProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        let (factory, limit) = (Rc::clone(&self.factory), self.factory.silence_limit);
+        self.silence = Some(self.factory.reactor.call_later(limit, move || {
+            factory.poem_failed(UpstreamError::Silent(limit));
+            transport.abort_connection();
+        }));
+    }
+
     fn data_received(&mut self, data: &[u8]) {
         self.poem.extend_from_slice(data);
+        if let Some(silence) = &self.silence {
+            let _ = silence.reset(self.factory.silence_limit);
+        }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
+        if let Some(silence) = self.silence.take()
+            && silence.active()
+        {
+            let _ = silence.cancel();
+        }
         // The poetry protocol has no framing: a clean end of the connection is the end of the poem,
         // and a broken one leaves an unknown part of it.
         if reason.is_clean() {
@@ -108,16 +140,22 @@ impl Protocol for PoetryClientProtocol {
 pub(crate) struct PoetryClientFactory {
     /// This factory, for the protocol to report to (Twisted's `protocol.factory`).
     me: Weak<PoetryClientFactory>,
+    reactor: Reactor,
+    /// How long the server may send nothing before the download fails.
+    silence_limit: Duration,
     /// The download's Deferred, given by the proxy's service; taken when fired (a Deferred fires
     /// once), or by proxy 3.0's canceller.
     pub(crate) deferred: RefCell<Option<Deferred<Poem>>>,
 }
 
 impl PoetryClientFactory {
-    /// A factory with no Deferred yet: the service puts one in before connecting.
-    pub(crate) fn new() -> Rc<PoetryClientFactory> {
+    /// A factory with no Deferred yet: the service puts one in before connecting. The download
+    /// fails when the server sends nothing for `silence_limit`.
+    pub(crate) fn new(reactor: &Reactor, silence_limit: Duration) -> Rc<PoetryClientFactory> {
         Rc::new_cyclic(|me| PoetryClientFactory {
             me: me.clone(),
+            reactor: reactor.clone(),
+            silence_limit,
             deferred: RefCell::new(None),
         })
     }
@@ -143,6 +181,7 @@ impl Factory for PoetryClientFactory {
         Some(Box::new(PoetryClientProtocol {
             factory: self.me.upgrade()?,
             poem: Vec::new(),
+            silence: None,
         }))
     }
 }
