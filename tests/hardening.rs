@@ -67,3 +67,32 @@ fn a_server_keeps_serving_when_its_log_pipe_closes() {
         child.wait().unwrap();
     }
 }
+
+fn netstring(payload: &[u8]) -> Vec<u8> {
+    [format!("{}:", payload.len()).as_bytes(), payload, b","].concat()
+}
+
+#[test]
+fn a_transform_reply_arrives_whole_when_another_request_follows_it() {
+    let server = support::Server::start("transformedpoetry", &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // Two of the largest requests the server takes (a netstring holds at most 99,999 bytes), at
+    // once: nearly 200 KB of replies, more than the kernel's buffers hold while we do not read.
+    let request = netstring(format!("shout.{}", "a".repeat(99_000)).as_bytes());
+    std::io::Write::write_all(&mut stream, &[request.clone(), request].concat()).unwrap();
+    // A third request arrives once the server has answered and is closing, with part of its
+    // replies still in the kernel's send buffer: it is not answered, and it must not make the
+    // kernel reset the connection, which would throw away the rest of the replies.
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = std::io::Write::write_all(&mut stream, &netstring(b"shout.again"));
+    std::thread::sleep(Duration::from_millis(300));
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).unwrap();
+    let reply = netstring("A".repeat(99_000).as_bytes());
+    let expected = [reply.clone(), reply].concat();
+    assert_eq!(received.len(), expected.len(), "both replies, whole");
+    assert!(received == expected);
+}
