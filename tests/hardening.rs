@@ -96,3 +96,43 @@ fn a_transform_reply_arrives_whole_when_another_request_follows_it() {
     assert_eq!(received.len(), expected.len(), "both replies, whole");
     assert!(received == expected);
 }
+
+#[test]
+fn the_blocking_server_gives_up_on_a_client_that_does_not_read() {
+    let folder = tempfile::tempdir().unwrap();
+    let big = folder.path().join("big.txt");
+    // Far more than the kernel's buffers hold for a client that reads nothing.
+    let poem_bytes = vec![b'a'; 32 << 20];
+    std::fs::write(&big, &poem_bytes).unwrap();
+    let big = big.to_str().unwrap();
+    let args = [
+        "--delay",
+        "0",
+        "--num-bytes",
+        "1000000",
+        "--send-timeout",
+        "0.3",
+        big,
+    ];
+    let mut server = support::Server::start("slowpoetry", &args);
+    let silent = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    assert!(server.next_line().ends_with("wants poetry!"));
+    // The next client is served once the server has given up on the first.
+    let served = std::thread::spawn({
+        let port = server.port;
+        move || fetch(port)
+    });
+    let gave_up = loop {
+        let line = server.next_line();
+        if !line.starts_with("Sending") {
+            break line;
+        }
+    };
+    assert!(
+        gave_up.starts_with("Somebody at ('127.0.0.1', ")
+            && gave_up.ends_with(") took nothing for 300ms: giving up"),
+        "{gave_up}"
+    );
+    assert!(served.join().unwrap() == poem_bytes);
+    drop(silent);
+}

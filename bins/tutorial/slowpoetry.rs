@@ -18,7 +18,7 @@
 //! `get-poetry-blocking` and `get-poetry-async`.
 
 use std::fs;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::thread;
@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::{PythonPeer, listen_address};
+use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::chunks;
 use common::cli::server::{PacingOptions, ServeOptions};
@@ -52,6 +53,12 @@ struct Options {
 
     #[command(flatten)]
     pacing: PacingOptions,
+
+    /// Give up on a client that takes nothing for this long: seconds (10) or a number with a
+    /// unit (500ms). One client at a time is this server's lesson; a client that never reads
+    /// must not keep the others waiting for ever.
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    send_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +110,10 @@ fn serve(mut client: TcpStream, options: &Options) {
     };
     let peer = PythonPeer(&peer);
     outln!("Somebody at {peer} wants poetry!");
+    if let Err(error) = client.set_write_timeout(Some(options.send_timeout)) {
+        errln!("cannot serve {peer}: {error}");
+        return;
+    }
 
     // Read afresh for every client, so an edited poem shows in the next download.
     let poem = match fs::read(&options.serve.poem) {
@@ -114,9 +125,18 @@ fn serve(mut client: TcpStream, options: &Options) {
     };
     for chunk in chunks(&poem, options.pacing.chars_per_chunk()) {
         outln!("Sending {} bytes", chunk.len());
-        if let Err(error) = client.write_all(chunk) {
-            outln!("Somebody at {peer} went away: {}", plain_error(&error));
-            return;
+        match client.write_all(chunk) {
+            Ok(()) => {}
+            // A write that waited as long as it may: the client is not reading.
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let waited = TimeFormat::Human.show(options.send_timeout);
+                outln!("Somebody at {peer} took nothing for {waited}: giving up");
+                return;
+            }
+            Err(error) => {
+                outln!("Somebody at {peer} went away: {}", plain_error(&error));
+                return;
+            }
         }
         thread::sleep(options.pacing.delay);
     }
