@@ -14,20 +14,42 @@
 use std::fmt;
 use std::time::Duration;
 
-/// Parses a duration option: plain seconds (`0.7`) or a number with a unit (`700ms`, `1s`).
+/// The longest duration an option takes: a year. Anything longer is surely a typo, and a deadline
+/// that far off would overflow the clock's arithmetic.
+pub const LONGEST: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// Parses a duration option: plain seconds (`0.7`) or a number with a unit (`700ms`, `1s`), from
+/// zero to a year.
 ///
 /// Meant as a clap `value_parser`; the error text says what is accepted.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds)
-            .map_err(|_| format!("'{text}' is not a duration of zero seconds or more"));
+    let duration = if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_nan() || seconds < 0.0 {
+            return Err(format!(
+                "'{text}' is not a duration of zero seconds or more"
+            ));
+        }
+        Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
+    } else {
+        match humantime::parse_duration(text) {
+            Ok(duration) => duration,
+            Err(humantime::DurationError::NumberOverflow) => Duration::MAX,
+            Err(_) => {
+                return Err(format!(
+                    "'{text}' is not a duration: give seconds (0.7) or a number with a unit \
+                     (700ms, 1s)"
+                ));
+            }
+        }
+    };
+    if duration > LONGEST {
+        return Err(format!(
+            "'{text}' is too long: a duration is at most a year ({} seconds)",
+            LONGEST.as_secs()
+        ));
     }
-    humantime::parse_duration(text).map_err(|_| {
-        format!(
-            "'{text}' is not a duration: give seconds (0.7) or a number with a unit (700ms, 1s)"
-        )
-    })
+    Ok(duration)
 }
 
 /// A duration printed as Python prints a `timedelta`: `H:MM:SS.ffffff`.
@@ -188,6 +210,19 @@ mod tests {
             parse_duration("-1"),
             Err("'-1' is not a duration of zero seconds or more".to_owned())
         );
+        assert_eq!(
+            parse_duration("1e20"),
+            Err("'1e20' is too long: a duration is at most a year (31536000 seconds)".to_owned())
+        );
+        assert_eq!(
+            parse_duration("366days").unwrap_err(),
+            "'366days' is too long: a duration is at most a year (31536000 seconds)"
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999s").unwrap_err(),
+            "'99999999999999999999s' is too long: a duration is at most a year (31536000 seconds)"
+        );
+        assert_eq!(parse_duration("365days"), Ok(LONGEST));
         assert_eq!(
             parse_duration("NaN"),
             Err("'NaN' is not a duration of zero seconds or more".to_owned())
