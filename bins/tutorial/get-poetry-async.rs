@@ -24,7 +24,7 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, ReadPoemError};
 use common::cli::progress::TaskProgress;
 use common::{errln, outln};
 use rustix::event::{PollFd, PollFlags, poll};
@@ -59,6 +59,9 @@ struct Options {
     progress: bool,
 
     #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
+    #[command(flatten)]
     output: PoemOutput,
 }
 
@@ -73,8 +76,8 @@ struct Download {
     peer: SocketAddr,
     /// The connection; `None` once the poem is complete or the connection failed.
     socket: Option<TcpStream>,
-    /// The bytes received so far.
-    poem: Vec<u8>,
+    /// The bytes received so far, up to `--max-poem-size`.
+    poem: PoemBuffer,
     /// Whether the server closed the connection after sending the whole poem.
     complete: bool,
 }
@@ -103,7 +106,7 @@ fn main() -> ExitCode {
                 task,
                 peer,
                 socket: Some(socket),
-                poem: Vec::new(),
+                poem: PoemBuffer::new(options.max_poem_size),
                 complete: false,
             }),
             Err(error) => {
@@ -129,7 +132,7 @@ fn main() -> ExitCode {
     let mut poems = Vec::new();
     for download in &downloads {
         if download.complete {
-            poems.push((download.task, download.poem.as_slice()));
+            poems.push((download.task, &download.poem[..]));
         } else {
             failed = true;
         }
@@ -217,17 +220,27 @@ fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
                 outln!("Task {} finished", download.task);
             }
         }
+        // Dropping the socket closes it at once, with whatever the server sent still unread.
         Err(error) => {
             progress.finish(row, "failed");
             download.socket = None;
-            progress.above(|| {
-                errln!(
-                    "Task {}: lost the connection to {} after {} bytes: {}",
-                    download.task,
-                    download.peer,
-                    download.poem.len(),
-                    plain_error(&error)
-                );
+            progress.above(|| match error {
+                ReadPoemError::TooLarge(too_large) => {
+                    errln!(
+                        "Task {}: gave up on {}: {too_large}",
+                        download.task,
+                        download.peer
+                    );
+                }
+                ReadPoemError::Io(error) => {
+                    errln!(
+                        "Task {}: lost the connection to {} after {} bytes: {}",
+                        download.task,
+                        download.peer,
+                        download.poem.len(),
+                        plain_error(&error)
+                    );
+                }
             });
         }
     }
@@ -244,25 +257,26 @@ fn report_piece(download: &Download, count: usize) {
     }
 }
 
-/// Reads chunks until the socket has nothing more for now (`WouldBlock`) or reaches end of file.
+/// Reads chunks until the socket has nothing more for now (`WouldBlock`) or reaches end of file, or
+/// the poem grows too large.
 ///
 /// Only a read of zero bytes means the server closed the connection; a wake-up that finds no data is
 /// not the end of the poem (the tutorial's client treated it as one).
-fn read_available(socket: &mut TcpStream, poem: &mut Vec<u8>) -> io::Result<Pass> {
+fn read_available(socket: &mut TcpStream, poem: &mut PoemBuffer) -> Result<Pass, ReadPoemError> {
     let mut buffer = [0; READ_SIZE];
     let mut count = 0;
     loop {
         match socket.read(&mut buffer) {
             Ok(0) => return Ok(Pass::Finished(count)),
             Ok(n) => {
-                poem.extend_from_slice(&buffer[..n]);
+                poem.push(&buffer[..n]).map_err(ReadPoemError::TooLarge)?;
                 count += n;
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                 return Ok(Pass::Data(count));
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
+            Err(error) => return Err(ReadPoemError::Io(error)),
         }
     }
 }
