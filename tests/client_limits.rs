@@ -1,5 +1,5 @@
-//! The limit of the tutorial's poetry clients: `--max-poem-size`, which every client that keeps a
-//! poem in memory takes.
+//! The limits of the tutorial's poetry clients: `--max-poem-size`, which every client that keeps a
+//! poem in memory takes, and `--timeout` of `get-poetry-async`.
 //!
 //! The poetry protocol has no length: a poem ends when the server closes. Against a server that
 //! never does, a client without a limit fills the memory at the speed of the network. Here the test
@@ -10,7 +10,7 @@
 mod support;
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -283,10 +283,16 @@ fn the_blocking_client_gives_up_at_the_limit() {
 
 #[test]
 fn the_clients_that_read_their_own_sockets_give_up_at_the_limit() {
-    for client in ["get-poetry-async", "get-poetry-1", "get-poetry-1-broken"] {
+    // The poll loop's --timeout, far off, must not get in the way of the limit.
+    let clients: [(&str, &[&str]); 3] = [
+        ("get-poetry-async", &["--timeout", "20"]),
+        ("get-poetry-1", &[]),
+        ("get-poetry-1-broken", &[]),
+    ];
+    for (client, options) in clients {
         check(Case {
             client,
-            options: &[],
+            options,
             failure_lines: |port| vec![format!("Task 1: gave up on {}: {TOO_LARGE}", local(port))],
             good_poem: GoodPoem::Saved { lower_cased: false },
         });
@@ -514,4 +520,65 @@ fn a_bad_size_is_a_usage_error() {
         ),
         "{stderr}"
     );
+}
+
+// ---- get-poetry-async --timeout ----
+
+/// A server that accepts a connection and never sends a byte: it holds the connection until the
+/// client closes it, for [`SEND_FOR`] at most.
+fn silent_server() -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(SEND_FOR)).unwrap();
+        let _ = stream.read(&mut [0; 16]);
+    });
+    (port, handle)
+}
+
+/// The poll loop gives up when `--timeout` is up: the download still open fails with the line
+/// the other clients print for a late poem, and the poem that did arrive is reported and saved.
+#[test]
+fn get_poetry_async_gives_up_at_its_timeout() {
+    let (silent, server) = silent_server();
+    let good = Server::start("fastpoetry", &[poem_path(GOOD_POEM).to_str().unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let silent = silent.to_string();
+    let (output, took) = run_timed(
+        "get-poetry-async",
+        &[
+            &silent,
+            &good.arg(),
+            "--timeout",
+            "500ms",
+            "--save-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    server.join().unwrap();
+    let stderr = lines(&output.stderr);
+    assert_eq!(stderr, ["Task 1: timed out after 500ms"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = lines(&output.stdout);
+    assert!(stdout.contains(&format!(
+        "Task 2: {} bytes of poetry",
+        poem(GOOD_POEM).len()
+    )));
+    assert!(stdout.last().unwrap().starts_with("Got 1 poems in "));
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert!(took < PATIENCE, "{took:?}");
+    assert_eq!(
+        fs::read(dir.path().join("poem-2.txt")).unwrap(),
+        poem(GOOD_POEM)
+    );
+}
+
+/// A timeout longer than the run changes nothing.
+#[test]
+fn get_poetry_async_with_time_to_spare_gets_every_poem() {
+    let good = Server::start("fastpoetry", &[poem_path(GOOD_POEM).to_str().unwrap()]);
+    let (output, _) = run_timed("get-poetry-async", &[&good.arg(), "--timeout", "20"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(output.stderr.is_empty());
 }

@@ -7,6 +7,8 @@
 //!
 //! That loop is an embryonic reactor: Part 3 hands it over to Twisted (here, to the project's reactor
 //! on tokio). It is written with no async runtime on purpose; `rustix` only gives poll(2) a safe face.
+//! `--timeout` shows the other half of a reactor's work, time: poll(2) is told how long it may wait,
+//! and when the time is up the loop gives up on the downloads still open.
 //!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!
@@ -27,7 +29,7 @@ use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, ReadPoemError};
 use common::cli::progress::TaskProgress;
 use common::{errln, outln};
-use rustix::event::{PollFd, PollFlags, poll};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 /// Download poems from all servers at once with a hand-written poll loop (tutorial Part 2).
 ///
@@ -39,7 +41,8 @@ use rustix::event::{PollFd, PollFlags, poll};
     name = "get-poetry-async",
     version,
     after_help = "Example, with the three slow servers of Part 2 running:\n  \
-                  get-poetry-async 10000 10001 10002"
+                  get-poetry-async 10000 10001 10002\n  \
+                  get-poetry-async --timeout 5 10000 10001 10002"
 )]
 struct Options {
     /// The poetry servers, as [host:]port.
@@ -49,6 +52,12 @@ struct Options {
     /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
     #[arg(long, default_value = "10", value_parser = parse_duration)]
     connect_timeout: Duration,
+
+    /// Give up on the poems that have not ended this long after the start, connections included:
+    /// seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
+    /// (connecting still gives up after --connect-timeout).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
 
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
     #[arg(long, value_enum, default_value_t)]
@@ -124,7 +133,7 @@ fn main() -> ExitCode {
         .map(|download| format!("Task {}: {}", download.task, download.peer))
         .collect();
     let progress = TaskProgress::new(options.progress, &labels);
-    if let Err(error) = run_poll_loop(&mut downloads, &progress) {
+    if let Err(error) = run_poll_loop(&mut downloads, &progress, started, options.timeout) {
         progress.above(|| report_error(format_args!("poll failed: {error}")));
         return ExitCode::FAILURE;
     }
@@ -156,8 +165,13 @@ fn connect(server: &ServerAddress, timeout: Duration) -> io::Result<(TcpStream, 
 }
 
 /// The select loop of Part 2: wait until some socket is readable, read what it has, repeat until every
-/// download is over.
-fn run_poll_loop(downloads: &mut [Download], progress: &TaskProgress) -> io::Result<()> {
+/// download is over, or, with a `timeout`, until that long after `started`.
+fn run_poll_loop(
+    downloads: &mut [Download],
+    progress: &TaskProgress,
+    started: Instant,
+    timeout: Option<Duration>,
+) -> io::Result<()> {
     loop {
         // The downloads still open, and the poll(2) entries that watch them, index for index.
         let open: Vec<usize> = (0..downloads.len())
@@ -166,28 +180,44 @@ fn run_poll_loop(downloads: &mut [Download], progress: &TaskProgress) -> io::Res
         if open.is_empty() {
             return Ok(());
         }
-        let ready = wait_for_readable(downloads, &open)?;
+        // How long poll(2) may wait: for ever, or the time left before the timeout.
+        let time_left = match timeout {
+            Some(limit) if started.elapsed() >= limit => {
+                for index in open {
+                    time_out(&mut downloads[index], index + 1, limit, progress);
+                }
+                return Ok(());
+            }
+            Some(limit) => Some(limit.saturating_sub(started.elapsed())),
+            None => None,
+        };
+        let ready = wait_for_readable(downloads, &open, time_left)?;
         for index in ready {
             read_ready(&mut downloads[index], index + 1, progress);
         }
     }
 }
 
-/// Blocks in poll(2) until at least one open socket is readable (or closed, or in error), and returns
-/// the indices of those downloads. This is the only place where the program waits.
-fn wait_for_readable(downloads: &[Download], open: &[usize]) -> io::Result<Vec<usize>> {
+/// Blocks in poll(2) until at least one open socket is readable (or closed, or in error), or until
+/// `time_left` has passed, and returns the indices of the downloads that are ready: none when the
+/// time ran out. This is the only place where the program waits.
+fn wait_for_readable(
+    downloads: &[Download],
+    open: &[usize],
+    time_left: Option<Duration>,
+) -> io::Result<Vec<usize>> {
     let mut entries: Vec<PollFd<'_>> = open
         .iter()
         .filter_map(|&i| downloads[i].socket.as_ref())
         .map(|socket| PollFd::new(socket, PollFlags::IN))
         .collect();
-    loop {
-        match poll(&mut entries, None) {
-            Ok(_) => break,
-            // A signal interrupted the wait; nothing happened to the sockets, so wait again.
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(error) => return Err(error.into()),
-        }
+    // A wait too long for a Timespec (some billions of years) is a wait for ever.
+    let time_left = time_left.and_then(|left| Timespec::try_from(left).ok());
+    match poll(&mut entries, time_left.as_ref()) {
+        Ok(_) => {}
+        // A signal interrupted the wait: nothing is ready, and the loop goes round again.
+        Err(rustix::io::Errno::INTR) => return Ok(Vec::new()),
+        Err(error) => return Err(error.into()),
     }
     Ok(open
         .iter()
@@ -244,6 +274,19 @@ fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
             });
         }
     }
+}
+
+/// `--timeout` has passed with this download still open: it is given up, and its socket closed.
+fn time_out(download: &mut Download, row: usize, limit: Duration, progress: &TaskProgress) {
+    download.socket = None;
+    progress.finish(row, "failed");
+    progress.above(|| {
+        errln!(
+            "Task {}: timed out after {}",
+            download.task,
+            TimeFormat::Human.show(limit)
+        );
+    });
 }
 
 /// Prints the line for a piece of poem that arrived, if anything arrived.
