@@ -17,7 +17,7 @@
 //! ```
 
 use std::cell::RefCell;
-use std::io::{self, Read};
+use std::io;
 use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::process::ExitCode;
@@ -29,6 +29,7 @@ use common::cli::address::ServerAddress;
 use common::cli::client::explain_if_no_servers;
 use common::cli::new_reactor;
 use common::cli::output::{plain_error, report_error};
+use common::cli::poem::{MaxPoemSize, PoemBuffer, ReadPoemError};
 use common::protocol::DisconnectReason;
 use common::reactor::{Reactor, ReadDescriptor};
 use common::{errln, outln};
@@ -61,7 +62,7 @@ struct PoetrySocket {
     task: usize,
     address: ServerAddress,
     socket: TcpStream,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
     reactor: Reactor,
     results: Results,
 }
@@ -72,6 +73,7 @@ impl PoetrySocket {
         task: usize,
         address: ServerAddress,
         timeout: Duration,
+        max_poem_size: MaxPoemSize,
         reactor: Reactor,
         results: Results,
     ) -> io::Result<PoetrySocket> {
@@ -80,7 +82,7 @@ impl PoetrySocket {
             task,
             address,
             socket,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(max_poem_size),
             reactor,
             results,
         })
@@ -94,12 +96,20 @@ impl AsFd for PoetrySocket {
 }
 
 impl ReadDescriptor for PoetrySocket {
-    /// Reads the whole poem, blocking until the server closes the connection: while this runs, no
-    /// other socket is read and no timer fires.
+    /// Reads the whole poem, blocking until the server closes the connection (or the poem is too
+    /// large): while this runs, no other socket is read and no timer fires.
     fn do_read(&mut self) -> Option<DisconnectReason> {
-        let end = match self.socket.read_to_end(&mut self.poem) {
-            Ok(_) => DisconnectReason::Done,
-            Err(error) => DisconnectReason::Lost(plain_error(&error)),
+        let end = match self.poem.read_to_end(&mut self.socket) {
+            Ok(()) => DisconnectReason::Done,
+            Err(ReadPoemError::TooLarge(too_large)) => {
+                errln!(
+                    "Task {}: gave up on {}: {too_large}",
+                    self.task,
+                    self.address
+                );
+                DisconnectReason::Aborted
+            }
+            Err(ReadPoemError::Io(error)) => DisconnectReason::Lost(plain_error(&error)),
         };
         outln!(
             "Task {}: got {} bytes of poetry from {}",
@@ -114,9 +124,11 @@ impl ReadDescriptor for PoetrySocket {
     /// when the reactor drops this reader, right after. The last one to finish stops the reactor.
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         self.reactor.remove_reader(self.socket.as_raw_fd());
-        let poem = std::mem::take(&mut self.poem);
+        let poem = self.poem.take();
         let outcome = match reason {
             DisconnectReason::Done => Some(poem),
+            // do_read gave up on a poem too large, and has said so.
+            DisconnectReason::Aborted => None,
             _ => {
                 errln!(
                     "Task {}: lost the connection to {} after {} bytes: {reason}",
@@ -160,6 +172,7 @@ fn main() -> ExitCode {
             task,
             server.clone(),
             options.sockets.connect_timeout,
+            options.sockets.max_poem_size,
             reactor.clone(),
             Rc::clone(&results),
         );

@@ -26,6 +26,7 @@ use common::cli::address::ServerAddress;
 use common::cli::client::explain_if_no_servers;
 use common::cli::new_reactor;
 use common::cli::output::{plain_error, report_error};
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::protocol::DisconnectReason;
 use common::reactor::{Reactor, ReadDescriptor};
 use common::{errln, outln};
@@ -58,7 +59,7 @@ struct PoetrySocket {
     task: usize,
     address: ServerAddress,
     socket: TcpStream,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
     reactor: Reactor,
     results: Results,
 }
@@ -70,6 +71,7 @@ impl PoetrySocket {
         task: usize,
         address: ServerAddress,
         timeout: Duration,
+        max_poem_size: MaxPoemSize,
         reactor: Reactor,
         results: Results,
     ) -> io::Result<PoetrySocket> {
@@ -79,7 +81,7 @@ impl PoetrySocket {
             task,
             address,
             socket,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(max_poem_size),
             reactor,
             results,
         })
@@ -93,7 +95,8 @@ impl AsFd for PoetrySocket {
 }
 
 impl ReadDescriptor for PoetrySocket {
-    /// Reads what the socket has now, without waiting: until it would block, or the end of the poem.
+    /// Reads what the socket has now, without waiting: until it would block, or the end of the poem,
+    /// or a poem too large (the socket is then closed, at once, when the reactor drops this reader).
     fn do_read(&mut self) -> Option<DisconnectReason> {
         let mut buffer = [0; 1024];
         let mut count = 0;
@@ -101,7 +104,14 @@ impl ReadDescriptor for PoetrySocket {
             match self.socket.read(&mut buffer) {
                 Ok(0) => break Some(DisconnectReason::Done),
                 Ok(n) => {
-                    self.poem.extend_from_slice(&buffer[..n]);
+                    if let Err(too_large) = self.poem.push(&buffer[..n]) {
+                        errln!(
+                            "Task {}: gave up on {}: {too_large}",
+                            self.task,
+                            self.address
+                        );
+                        break Some(DisconnectReason::Aborted);
+                    }
                     count += n;
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break None,
@@ -126,9 +136,11 @@ impl ReadDescriptor for PoetrySocket {
     /// when the reactor drops this reader, right after. The last one to finish stops the reactor.
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         self.reactor.remove_reader(self.socket.as_raw_fd());
-        let poem = std::mem::take(&mut self.poem);
+        let poem = self.poem.take();
         let outcome = match reason {
             DisconnectReason::Done => Some(poem),
+            // do_read gave up on a poem too large, and has said so.
+            DisconnectReason::Aborted => None,
             _ => {
                 errln!(
                     "Task {}: lost the connection to {} after {} bytes: {reason}",
@@ -172,6 +184,7 @@ fn main() -> ExitCode {
             task,
             server.clone(),
             options.sockets.connect_timeout,
+            options.sockets.max_poem_size,
             reactor.clone(),
             Rc::clone(&results),
         );

@@ -29,7 +29,7 @@ use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
@@ -58,6 +58,9 @@ struct Options {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
 
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
     /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
     /// ended (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
@@ -72,13 +75,16 @@ struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
     /// The server's address, as the transport's `get_peer` gives it, for the error lines.
     peer: Address,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
     /// The timed call that hangs up on a late poem, when there is a `--timeout`.
     deadline: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(Rc::clone(&transport));
         if let Some(limit) = self.factory.timeout {
             let peer = self.peer.clone();
             let late = move || {
@@ -93,7 +99,12 @@ impl Protocol for PoetryProtocol {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        if let Err(too_large) = self.poem.push(data) {
+            errln!("Poem from {} failed: {too_large}", self.peer);
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+        }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -101,10 +112,11 @@ impl Protocol for PoetryProtocol {
             // An error here only means the call has already run: the poem was late.
             let _ = deadline.cancel();
         }
-        let poem = std::mem::take(&mut self.poem);
+        let poem = self.poem.take();
         let outcome = match reason {
             DisconnectReason::Done => Some(poem),
-            // Only the deadline aborts a connection in this program, and it has said so.
+            // Only the deadline and a poem too large abort a connection in this program, and each
+            // has said so.
             DisconnectReason::Aborted => None,
             DisconnectReason::Lost(_) => {
                 errln!("Poem from {} failed: {reason}", self.peer);
@@ -123,6 +135,7 @@ struct PoetryClientFactory {
     me: Weak<PoetryClientFactory>,
     reactor: Reactor,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     output: PoemOutput,
     /// How many addresses there are to finish, with a poem or a failure.
     addresses: usize,
@@ -160,7 +173,8 @@ impl Factory for PoetryClientFactory {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
             peer: peer.clone(),
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
             deadline: None,
         }))
     }
@@ -191,6 +205,7 @@ fn main() -> ExitCode {
         me: me.clone(),
         reactor: reactor.clone(),
         timeout: options.timeout,
+        max_poem_size: options.max_poem_size,
         output: PoemOutput {
             save_dir: options.save_dir,
             print: false,

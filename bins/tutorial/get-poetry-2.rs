@@ -32,7 +32,7 @@ use common::cli::client::{exit_status, explain_if_no_servers};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
 use common::cli::progress::TaskProgress;
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -73,6 +73,9 @@ struct Options {
     progress: bool,
 
     #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
+    #[command(flatten)]
     output: PoemOutput,
 }
 
@@ -85,13 +88,16 @@ struct PoetryProtocol {
     task: usize,
     /// The server's address, as the transport's `get_peer` gives it.
     peer: Address,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
     /// The timed call that hangs up on a late poem, when there is a `--timeout`.
     deadline: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(Rc::clone(&transport));
         if let Some(limit) = self.factory.timeout {
             let (task, factory) = (self.task, Rc::clone(&self.factory));
             let late = move || {
@@ -109,7 +115,14 @@ impl Protocol for PoetryProtocol {
 
     fn data_received(&mut self, data: &[u8]) {
         // The poem arrives in pieces of any size; only the end of the connection says it is whole.
-        self.poem.extend_from_slice(data);
+        if let Err(too_large) = self.poem.push(data) {
+            let task = self.task;
+            self.factory.above(|| errln!("Task {task}: {too_large}"));
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+            return;
+        }
         if self.factory.progress.is_drawing() {
             self.factory.progress.update(self.task, self.poem.len());
         } else {
@@ -127,7 +140,7 @@ impl Protocol for PoetryProtocol {
             // An error here only means the call has already run: the poem was late.
             let _ = deadline.cancel();
         }
-        let poem = std::mem::take(&mut self.poem);
+        let poem = self.poem.take();
         let how = if reason.is_clean() {
             "finished"
         } else {
@@ -136,7 +149,8 @@ impl Protocol for PoetryProtocol {
         self.factory.progress.finish(self.task, how);
         let outcome = match reason {
             DisconnectReason::Done => Some((self.task, poem)),
-            // Only the deadline aborts a connection in this program, and it has said so.
+            // Only the deadline and a poem too large abort a connection in this program, and each
+            // has said so.
             DisconnectReason::Aborted => None,
             DisconnectReason::Lost(_) => {
                 let task = self.task;
@@ -156,6 +170,7 @@ struct PoetryClientFactory {
     me: Weak<PoetryClientFactory>,
     reactor: Reactor,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     output: PoemOutput,
     /// How many addresses there are to finish, with a poem or a failure.
     addresses: usize,
@@ -214,7 +229,8 @@ impl Factory for PoetryClientFactory {
             factory,
             task,
             peer: peer.clone(),
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
             deadline: None,
         }))
     }
@@ -250,6 +266,7 @@ fn main() -> ExitCode {
         me: me.clone(),
         reactor: reactor.clone(),
         timeout: options.timeout,
+        max_poem_size: options.max_poem_size,
         output: options.output,
         addresses: options.servers.len(),
         finished: Cell::new(0),

@@ -31,7 +31,7 @@ use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, PoemTooLarge};
 use common::errln;
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -63,6 +63,9 @@ struct Options {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
 
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
     /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
     /// ended (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
@@ -80,6 +83,8 @@ enum PoemError {
     Connect(ConnectError),
     /// The poem took longer than the timeout: the custom error of Part 6's first exercise.
     TimedOut(Duration),
+    /// The poem grew larger than `--max-poem-size`.
+    TooLarge(PoemTooLarge),
     /// The connection broke before the end of the poem.
     Lost(DisconnectReason),
 }
@@ -93,6 +98,7 @@ impl fmt::Display for PoemError {
                 "TimeoutError: the poem took longer than {}",
                 TimeFormat::Human.show(*limit)
             ),
+            PoemError::TooLarge(too_large) => write!(f, "PoemTooLarge: {too_large}"),
             PoemError::Lost(reason) => write!(f, "ConnectionLost: {reason}"),
         }
     }
@@ -101,13 +107,18 @@ impl fmt::Display for PoemError {
 /// One download: the reactor makes one of these for the connection, through the factory.
 struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
+    /// Set when we hung up on a poem too large: the abort is then not the deadline's.
+    too_large: Option<PoemTooLarge>,
     /// The timed call that hangs up on a late poem, when there is a timeout.
     deadline: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(Rc::clone(&transport));
         if let Some(limit) = self.factory.timeout {
             let late = move || transport.abort_connection();
             self.deadline = Some(self.factory.reactor.call_later(limit, late));
@@ -115,7 +126,12 @@ impl Protocol for PoetryProtocol {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        if let Err(too_large) = self.poem.push(data) {
+            self.too_large = Some(too_large);
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+        }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -123,15 +139,19 @@ impl Protocol for PoetryProtocol {
             // An error here only means the call has already run: the poem was late.
             let _ = deadline.cancel();
         }
-        match (reason, self.factory.timeout) {
-            (DisconnectReason::Done, _) => {
-                self.factory.poem_finished(std::mem::take(&mut self.poem));
+        match (reason, self.too_large.take(), self.factory.timeout) {
+            (DisconnectReason::Done, _, _) => {
+                self.factory.poem_finished(self.poem.take());
             }
-            // Only the deadline aborts a connection here, so an abort means the poem was late.
-            (DisconnectReason::Aborted, Some(limit)) => {
+            // We abort a connection for a poem too large, which data_received noted, or else for a
+            // poem that was late.
+            (DisconnectReason::Aborted, Some(too_large), _) => {
+                self.factory.poem_failed(PoemError::TooLarge(too_large));
+            }
+            (DisconnectReason::Aborted, None, Some(limit)) => {
                 self.factory.poem_failed(PoemError::TimedOut(limit));
             }
-            (reason, _) => self.factory.poem_failed(PoemError::Lost(reason.clone())),
+            (reason, _, _) => self.factory.poem_failed(PoemError::Lost(reason.clone())),
         }
     }
 }
@@ -145,6 +165,7 @@ struct PoetryClientFactory {
     me: Weak<PoetryClientFactory>,
     reactor: Reactor,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     callback: Box<dyn Fn(Vec<u8>)>,
     errback: Box<dyn Fn(PoemError)>,
 }
@@ -163,7 +184,9 @@ impl Factory for PoetryClientFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
+            too_large: None,
             deadline: None,
         }))
     }
@@ -178,7 +201,7 @@ impl ClientFactory for PoetryClientFactory {
 
 /// Downloads a poem from `host`:`port`, then calls `callback(poem)`, or `errback(error)` if the
 /// poem cannot be had. With a `timeout`, gives up connecting after it, and fails a poem that takes
-/// longer than it.
+/// longer than it; a poem larger than `max_poem_size` fails too.
 ///
 /// Returns at once: the connection is made, and the poem read, later, by the running reactor.
 fn get_poetry(
@@ -186,6 +209,7 @@ fn get_poetry(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     callback: impl Fn(Vec<u8>) + 'static,
     errback: impl Fn(PoemError) + 'static,
 ) {
@@ -193,6 +217,7 @@ fn get_poetry(
         me: me.clone(),
         reactor: reactor.clone(),
         timeout,
+        max_poem_size,
         callback: Box::new(callback),
         errback: Box::new(errback),
     });
@@ -271,6 +296,7 @@ fn main() -> ExitCode {
             &server.host,
             server.port,
             options.timeout,
+            options.max_poem_size,
             move |poem| for_poem.got_poem(poem),
             move |error| for_error.poem_failed(error),
         );

@@ -38,7 +38,7 @@ use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
 use common::errln;
 use common::protocol::{Address, ClientFactory, DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::{DelayedCall, Reactor};
@@ -69,6 +69,9 @@ struct Options {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
 
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
     /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
     /// ended (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
@@ -83,13 +86,16 @@ struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
     /// The server's address, as the transport's `get_peer` gives it, for the error lines.
     peer: Address,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
     /// The timed call that hangs up on a late poem, when there is a timeout.
     deadline: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(Rc::clone(&transport));
         if let Some(limit) = self.factory.timeout {
             let peer = self.peer.clone();
             let late = move || {
@@ -104,7 +110,12 @@ impl Protocol for PoetryProtocol {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        if let Err(too_large) = self.poem.push(data) {
+            errln!("Poem from {} failed: {too_large}", self.peer);
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+        }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
@@ -113,9 +124,9 @@ impl Protocol for PoetryProtocol {
             let _ = deadline.cancel();
         }
         match reason {
-            DisconnectReason::Done => self.factory.poem_finished(std::mem::take(&mut self.poem)),
-            // Only the deadline aborts a connection here, and it has said so. Either way the caller
-            // of get_poetry never hears of it: there is no one to tell.
+            DisconnectReason::Done => self.factory.poem_finished(self.poem.take()),
+            // Only the deadline and a poem too large abort a connection here, and each has said so.
+            // Either way the caller of get_poetry never hears of it: there is no one to tell.
             DisconnectReason::Aborted => {}
             DisconnectReason::Lost(_) => {
                 errln!("Poem from {} failed: {reason}", self.peer);
@@ -132,6 +143,7 @@ struct PoetryClientFactory {
     me: Weak<PoetryClientFactory>,
     reactor: Reactor,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     callback: Box<dyn Fn(Vec<u8>)>,
 }
 
@@ -146,7 +158,8 @@ impl Factory for PoetryClientFactory {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
             peer: peer.clone(),
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
             deadline: None,
         }))
     }
@@ -157,7 +170,8 @@ impl Factory for PoetryClientFactory {
 impl ClientFactory for PoetryClientFactory {}
 
 /// Downloads a poem from `host`:`port` and calls `callback(poem)` when it is complete. With a
-/// `timeout`, gives up connecting after it, and hangs up on a poem that takes longer than it.
+/// `timeout`, gives up connecting after it, and hangs up on a poem that takes longer than it; hangs
+/// up too on a poem larger than `max_poem_size`.
 ///
 /// Returns at once: the connection is made, and the poem read, later, by the running reactor.
 fn get_poetry(
@@ -165,12 +179,14 @@ fn get_poetry(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     callback: impl Fn(Vec<u8>) + 'static,
 ) {
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         reactor: reactor.clone(),
         timeout,
+        max_poem_size,
         callback: Box::new(callback),
     });
     reactor.connect_tcp(host, port, factory, timeout.unwrap_or(CONNECT_TIMEOUT));
@@ -232,6 +248,7 @@ fn main() -> ExitCode {
             &server.host,
             server.port,
             options.timeout,
+            options.max_poem_size,
             move |poem| results.got_poem(poem),
         );
     }

@@ -31,9 +31,10 @@ use common::cli::client::{exit_status, explain_if_no_servers};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::defer::{Deferred, Failure};
 use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::{errln, outln};
@@ -61,6 +62,9 @@ struct Options {
     /// gives up after 30 s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
 }
 
 /// How long a connection attempt may take.
@@ -97,18 +101,30 @@ impl Error for ConnectionLost {}
 /// One download: the reactor makes one of these for the connection, through the factory.
 struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
 }
 
 impl Protocol for PoetryProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(transport);
+    }
+
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        // Too large: fail the poem, then hang up. The end of the connection finds nothing to fire.
+        if let Err(too_large) = self.poem.push(data) {
+            self.factory.poem_failed(Failure::new(too_large));
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+        }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         match reason {
             // The poetry protocol has no framing: the server closing is the end of the poem.
-            DisconnectReason::Done => self.factory.poem_finished(std::mem::take(&mut self.poem)),
+            DisconnectReason::Done => self.factory.poem_finished(self.poem.take()),
             reason => self
                 .factory
                 .poem_failed(Failure::new(ConnectionLost(reason.clone()))),
@@ -126,6 +142,7 @@ struct PoetryClientFactory {
     deferred: RefCell<Option<Deferred<Vec<u8>>>>,
     /// The timed call that gives up on a late poem, when there is a timeout.
     deadline: RefCell<Option<DelayedCall>>,
+    max_poem_size: MaxPoemSize,
 }
 
 impl PoetryClientFactory {
@@ -163,7 +180,8 @@ impl Factory for PoetryClientFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
         }))
     }
 }
@@ -175,21 +193,25 @@ impl ClientFactory for PoetryClientFactory {
 }
 
 /// Downloads a poem from `host`:`port`. With a `timeout`, a poem that has not arrived that long
-/// after the attempt started fails with a [`TimeoutError`].
+/// after the attempt started fails with a [`TimeoutError`]; a poem larger than `max_poem_size`
+/// fails with a `PoemTooLarge`.
 ///
 /// Returns at once, with a Deferred that fires later, from the running reactor: with the poem, or
-/// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`]).
+/// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`], the
+/// `PoemTooLarge`).
 fn get_poetry(
     reactor: &Reactor,
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
 ) -> Deferred<Vec<u8>> {
     let deferred = Deferred::new();
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         deferred: RefCell::new(Some(deferred.clone())),
         deadline: RefCell::new(None),
+        max_poem_size,
     });
     let connector = reactor.connect_tcp(host, port, Rc::clone(&factory), CONNECT_TIMEOUT);
     if let Some(limit) = timeout {
@@ -274,7 +296,13 @@ fn main() -> ExitCode {
         failed: Cell::new(false),
     });
     for server in &options.servers {
-        let deferred = get_poetry(&reactor, &server.host, server.port, options.timeout);
+        let deferred = get_poetry(
+            &reactor,
+            &server.host,
+            server.port,
+            options.timeout,
+            options.max_poem_size,
+        );
         let (for_failure, for_done) = (Rc::clone(&results), Rc::clone(&results));
         deferred
             .add_callbacks(got_poem, move |failure| for_failure.poem_failed(failure))

@@ -138,6 +138,7 @@ fn main() -> ExitCode {
             &server.host,
             server.port,
             options.download.timeout,
+            options.download.max_poem_size,
             &progress,
             index + 1,
         );

@@ -118,6 +118,7 @@ fn main() -> ExitCode {
     let Start {
         servers,
         timeout,
+        max_poem_size,
         reactor,
         proxy,
         progress,
@@ -139,7 +140,15 @@ fn main() -> ExitCode {
             Rc::clone(&results),
             Rc::clone(&results),
         );
-        get_poetry(&reactor, server, timeout, &progress, index + 1)
+        let deferred = get_poetry(
+            &reactor,
+            server,
+            timeout,
+            max_poem_size,
+            &progress,
+            index + 1,
+        );
+        deferred
             .add_callback(move |poem| try_to_cummingsify(&proxy, for_transform, poem))
             .add_callbacks(
                 move |poem| {

@@ -23,6 +23,7 @@ use std::time::Duration;
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::exit_status;
+use common::cli::poem::MaxPoemSize;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, DeferredList, Failure};
 use common::reactor::Reactor;
@@ -69,17 +70,19 @@ fn get_transformed_poem(
     proxy: Rc<TransformProxy>,
     server: ServerAddress,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     progress: Rc<TaskProgress>,
     line: usize,
 ) -> Deferred<String> {
     Deferred::from_future(async move {
-        let poem = match get_poetry(&reactor, &server, timeout, &progress, line).await {
-            Ok(poem) => poem,
-            Err(failure) => {
-                progress.above(|| errln!("The poem download failed: {}", failure.error()));
-                return Err(failure);
-            }
-        };
+        let poem =
+            match get_poetry(&reactor, &server, timeout, max_poem_size, &progress, line).await {
+                Ok(poem) => poem,
+                Err(failure) => {
+                    progress.above(|| errln!("The poem download failed: {}", failure.error()));
+                    return Err(failure);
+                }
+            };
         match proxy.xform("cummingsify", &poem).await {
             Ok(transformed) => Ok(transformed),
             Err(_) => {
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
     let Start {
         servers,
         timeout,
+        max_poem_size,
         reactor,
         proxy,
         progress,
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
                 Rc::clone(&proxy),
                 server,
                 timeout,
+                max_poem_size,
                 Rc::clone(&progress),
                 index + 1,
             )

@@ -7,6 +7,8 @@
 //!
 //! That loop is an embryonic reactor: Part 3 hands it over to Twisted (here, to the project's reactor
 //! on tokio). It is written with no async runtime on purpose; `rustix` only gives poll(2) a safe face.
+//! `--timeout` shows the other half of a reactor's work, time: poll(2) is told how long it may wait,
+//! and when the time is up the loop gives up on the downloads still open.
 //!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!
@@ -24,10 +26,10 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, ReadPoemError};
 use common::cli::progress::TaskProgress;
 use common::{errln, outln};
-use rustix::event::{PollFd, PollFlags, poll};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 /// Download poems from all servers at once with a hand-written poll loop (tutorial Part 2).
 ///
@@ -39,7 +41,8 @@ use rustix::event::{PollFd, PollFlags, poll};
     name = "get-poetry-async",
     version,
     after_help = "Example, with the three slow servers of Part 2 running:\n  \
-                  get-poetry-async 10000 10001 10002"
+                  get-poetry-async 10000 10001 10002\n  \
+                  get-poetry-async --timeout 5 10000 10001 10002"
 )]
 struct Options {
     /// The poetry servers, as [host:]port.
@@ -50,6 +53,12 @@ struct Options {
     #[arg(long, default_value = "10", value_parser = parse_duration)]
     connect_timeout: Duration,
 
+    /// Give up on the poems that have not ended this long after the start, connections included:
+    /// seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
+    /// (connecting still gives up after --connect-timeout).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
     #[arg(long, value_enum, default_value_t)]
     time_format: TimeFormat,
@@ -57,6 +66,9 @@ struct Options {
     /// On a terminal, show one live line per download (bytes so far) instead of a line per piece.
     #[arg(long)]
     progress: bool,
+
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
 
     #[command(flatten)]
     output: PoemOutput,
@@ -73,8 +85,8 @@ struct Download {
     peer: SocketAddr,
     /// The connection; `None` once the poem is complete or the connection failed.
     socket: Option<TcpStream>,
-    /// The bytes received so far.
-    poem: Vec<u8>,
+    /// The bytes received so far, up to `--max-poem-size`.
+    poem: PoemBuffer,
     /// Whether the server closed the connection after sending the whole poem.
     complete: bool,
 }
@@ -103,7 +115,7 @@ fn main() -> ExitCode {
                 task,
                 peer,
                 socket: Some(socket),
-                poem: Vec::new(),
+                poem: PoemBuffer::new(options.max_poem_size),
                 complete: false,
             }),
             Err(error) => {
@@ -121,7 +133,7 @@ fn main() -> ExitCode {
         .map(|download| format!("Task {}: {}", download.task, download.peer))
         .collect();
     let progress = TaskProgress::new(options.progress, &labels);
-    if let Err(error) = run_poll_loop(&mut downloads, &progress) {
+    if let Err(error) = run_poll_loop(&mut downloads, &progress, started, options.timeout) {
         progress.above(|| report_error(format_args!("poll failed: {error}")));
         return ExitCode::FAILURE;
     }
@@ -129,7 +141,7 @@ fn main() -> ExitCode {
     let mut poems = Vec::new();
     for download in &downloads {
         if download.complete {
-            poems.push((download.task, download.poem.as_slice()));
+            poems.push((download.task, &download.poem[..]));
         } else {
             failed = true;
         }
@@ -153,8 +165,13 @@ fn connect(server: &ServerAddress, timeout: Duration) -> io::Result<(TcpStream, 
 }
 
 /// The select loop of Part 2: wait until some socket is readable, read what it has, repeat until every
-/// download is over.
-fn run_poll_loop(downloads: &mut [Download], progress: &TaskProgress) -> io::Result<()> {
+/// download is over, or, with a `timeout`, until that long after `started`.
+fn run_poll_loop(
+    downloads: &mut [Download],
+    progress: &TaskProgress,
+    started: Instant,
+    timeout: Option<Duration>,
+) -> io::Result<()> {
     loop {
         // The downloads still open, and the poll(2) entries that watch them, index for index.
         let open: Vec<usize> = (0..downloads.len())
@@ -163,28 +180,44 @@ fn run_poll_loop(downloads: &mut [Download], progress: &TaskProgress) -> io::Res
         if open.is_empty() {
             return Ok(());
         }
-        let ready = wait_for_readable(downloads, &open)?;
+        // How long poll(2) may wait: for ever, or the time left before the timeout.
+        let time_left = match timeout {
+            Some(limit) if started.elapsed() >= limit => {
+                for index in open {
+                    time_out(&mut downloads[index], index + 1, limit, progress);
+                }
+                return Ok(());
+            }
+            Some(limit) => Some(limit.saturating_sub(started.elapsed())),
+            None => None,
+        };
+        let ready = wait_for_readable(downloads, &open, time_left)?;
         for index in ready {
             read_ready(&mut downloads[index], index + 1, progress);
         }
     }
 }
 
-/// Blocks in poll(2) until at least one open socket is readable (or closed, or in error), and returns
-/// the indices of those downloads. This is the only place where the program waits.
-fn wait_for_readable(downloads: &[Download], open: &[usize]) -> io::Result<Vec<usize>> {
+/// Blocks in poll(2) until at least one open socket is readable (or closed, or in error), or until
+/// `time_left` has passed, and returns the indices of the downloads that are ready: none when the
+/// time ran out. This is the only place where the program waits.
+fn wait_for_readable(
+    downloads: &[Download],
+    open: &[usize],
+    time_left: Option<Duration>,
+) -> io::Result<Vec<usize>> {
     let mut entries: Vec<PollFd<'_>> = open
         .iter()
         .filter_map(|&i| downloads[i].socket.as_ref())
         .map(|socket| PollFd::new(socket, PollFlags::IN))
         .collect();
-    loop {
-        match poll(&mut entries, None) {
-            Ok(_) => break,
-            // A signal interrupted the wait; nothing happened to the sockets, so wait again.
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(error) => return Err(error.into()),
-        }
+    // A wait too long for a Timespec (some billions of years) is a wait for ever.
+    let time_left = time_left.and_then(|left| Timespec::try_from(left).ok());
+    match poll(&mut entries, time_left.as_ref()) {
+        Ok(_) => {}
+        // A signal interrupted the wait: nothing is ready, and the loop goes round again.
+        Err(rustix::io::Errno::INTR) => return Ok(Vec::new()),
+        Err(error) => return Err(error.into()),
     }
     Ok(open
         .iter()
@@ -217,20 +250,43 @@ fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
                 outln!("Task {} finished", download.task);
             }
         }
+        // Dropping the socket closes it at once, with whatever the server sent still unread.
         Err(error) => {
             progress.finish(row, "failed");
             download.socket = None;
-            progress.above(|| {
-                errln!(
-                    "Task {}: lost the connection to {} after {} bytes: {}",
-                    download.task,
-                    download.peer,
-                    download.poem.len(),
-                    plain_error(&error)
-                );
+            progress.above(|| match error {
+                ReadPoemError::TooLarge(too_large) => {
+                    errln!(
+                        "Task {}: gave up on {}: {too_large}",
+                        download.task,
+                        download.peer
+                    );
+                }
+                ReadPoemError::Io(error) => {
+                    errln!(
+                        "Task {}: lost the connection to {} after {} bytes: {}",
+                        download.task,
+                        download.peer,
+                        download.poem.len(),
+                        plain_error(&error)
+                    );
+                }
             });
         }
     }
+}
+
+/// `--timeout` has passed with this download still open: it is given up, and its socket closed.
+fn time_out(download: &mut Download, row: usize, limit: Duration, progress: &TaskProgress) {
+    download.socket = None;
+    progress.finish(row, "failed");
+    progress.above(|| {
+        errln!(
+            "Task {}: timed out after {}",
+            download.task,
+            TimeFormat::Human.show(limit)
+        );
+    });
 }
 
 /// Prints the line for a piece of poem that arrived, if anything arrived.
@@ -244,25 +300,26 @@ fn report_piece(download: &Download, count: usize) {
     }
 }
 
-/// Reads chunks until the socket has nothing more for now (`WouldBlock`) or reaches end of file.
+/// Reads chunks until the socket has nothing more for now (`WouldBlock`) or reaches end of file, or
+/// the poem grows too large.
 ///
 /// Only a read of zero bytes means the server closed the connection; a wake-up that finds no data is
 /// not the end of the poem (the tutorial's client treated it as one).
-fn read_available(socket: &mut TcpStream, poem: &mut Vec<u8>) -> io::Result<Pass> {
+fn read_available(socket: &mut TcpStream, poem: &mut PoemBuffer) -> Result<Pass, ReadPoemError> {
     let mut buffer = [0; READ_SIZE];
     let mut count = 0;
     loop {
         match socket.read(&mut buffer) {
             Ok(0) => return Ok(Pass::Finished(count)),
             Ok(n) => {
-                poem.extend_from_slice(&buffer[..n]);
+                poem.push(&buffer[..n]).map_err(ReadPoemError::TooLarge)?;
                 count += n;
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                 return Ok(Pass::Data(count));
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
+            Err(error) => return Err(ReadPoemError::Io(error)),
         }
     }
 }

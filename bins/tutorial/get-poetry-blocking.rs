@@ -11,7 +11,7 @@
 //! cargo run --bin get-poetry-blocking -- 10000 10001 10002
 //! ```
 
-use std::io::{self, Read};
+use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::plain_error;
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
 use common::{errln, outln};
 
 /// Download poems one at a time, blocking on every read (tutorial Part 2).
@@ -48,6 +48,9 @@ struct Options {
     time_format: TimeFormat,
 
     #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
+    #[command(flatten)]
     output: PoemOutput,
 }
 
@@ -65,7 +68,7 @@ fn main() -> ExitCode {
         let task = index + 1;
         outln!("Task {task}: get poetry from: {server}");
         let started = Instant::now();
-        let result = get_poetry(server, options.connect_timeout);
+        let result = get_poetry(server, options.connect_timeout, options.max_poem_size);
         let elapsed = started.elapsed();
         total += elapsed;
         match result {
@@ -96,13 +99,18 @@ fn main() -> ExitCode {
     exit_status(failed)
 }
 
-/// Downloads one poem: connect, then read until the server closes the connection.
+/// Downloads one poem: connect, then read until the server closes the connection, or until the
+/// poem is larger than `max_poem_size` (the socket is then closed at once).
 ///
 /// Every call here blocks. While `read` waits for the next few bytes, the program can do nothing
 /// else at all, which is the whole point of this stage.
-fn get_poetry(server: &ServerAddress, connect_timeout: Duration) -> io::Result<Vec<u8>> {
+fn get_poetry(
+    server: &ServerAddress,
+    connect_timeout: Duration,
+    max_poem_size: MaxPoemSize,
+) -> io::Result<Vec<u8>> {
     let mut socket = server.connect(connect_timeout)?;
-    let mut poem = Vec::new();
-    socket.read_to_end(&mut poem)?;
-    Ok(poem)
+    let mut poem = PoemBuffer::new(max_poem_size);
+    poem.read_to_end(&mut socket)?;
+    Ok(poem.take())
 }

@@ -45,6 +45,7 @@ use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers};
 use common::cli::duration::parse_duration;
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::outln;
 
 /// Download poems with one thread per server and blocking sockets (tutorial Parts 20 and 21).
@@ -101,11 +102,13 @@ impl Deadline {
 
 /// One download, on its own thread: connect, then read until the server closes. Every call here
 /// blocks this thread, and only this one. Each piece read is a line printed, or, given a `report`
-/// channel, a byte count sent to `main` for the task's progress line.
+/// channel, a byte count sent to `main` for the task's progress line. A poem larger than
+/// `max_poem_size` is an error, and returning it drops (closes) the socket.
 fn get_poetry(
     task: usize,
     server: &ServerAddress,
     deadline: Option<Deadline>,
+    max_poem_size: MaxPoemSize,
     report: Option<&mpsc::Sender<Message>>,
 ) -> Result<Vec<u8>, DownloadError> {
     let connect_limit = match deadline {
@@ -122,7 +125,7 @@ fn get_poetry(
         }
     })?;
     let lost = |error| DownloadError::Lost(server.clone(), error);
-    let mut poem = Vec::new();
+    let mut poem = PoemBuffer::new(max_poem_size);
     let mut buffer = [0; READ_SIZE];
     loop {
         if let Some(deadline) = deadline {
@@ -132,9 +135,10 @@ fn get_poetry(
         }
         match socket.read(&mut buffer) {
             // The end of the connection is the end of the poem.
-            Ok(0) => return Ok(poem),
+            Ok(0) => return Ok(poem.take()),
             Ok(count) => {
-                poem.extend_from_slice(&buffer[..count]);
+                poem.push(&buffer[..count])
+                    .map_err(|too_large| DownloadError::TooLarge(server.clone(), too_large))?;
                 match report {
                     // Only fails if main has gone, and then nobody is left to tell.
                     Some(report) => {
@@ -177,6 +181,7 @@ fn main() -> ExitCode {
     let mut threads = Vec::new();
     for (index, server) in options.client.servers.iter().enumerate() {
         let (task, server, sender) = (index + 1, server.clone(), sender.clone());
+        let max_poem_size = options.client.max_poem_size;
         let deadline = options.timeout.map(|limit| Deadline {
             at: Instant::now() + limit,
             limit,
@@ -185,7 +190,7 @@ fn main() -> ExitCode {
             .name(format!("task {task}"))
             .spawn(move || {
                 let report = drawing.then_some(&sender);
-                let outcome = get_poetry(task, &server, deadline, report);
+                let outcome = get_poetry(task, &server, deadline, max_poem_size, report);
                 // Only fails if main has gone, and then nobody is left to tell.
                 let _ = sender.send(Message::Done(task, outcome));
             });

@@ -47,6 +47,7 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers};
 use common::cli::duration::parse_duration;
 use common::cli::output::report_error;
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::outln;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -92,10 +93,12 @@ type Received = (usize, usize);
 
 /// One download, written as a blocking client would write it: each `.await` is where this task
 /// waits, and where the runtime runs the others meanwhile. Each piece read is a line printed, or,
-/// given a `report` channel, a byte count sent to `main` for the task's progress line.
+/// given a `report` channel, a byte count sent to `main` for the task's progress line. A poem
+/// larger than `max_poem_size` is an error, and returning it drops (closes) the socket.
 async fn get_poetry(
     task: usize,
     server: &ServerAddress,
+    max_poem_size: MaxPoemSize,
     report: Option<&UnboundedSender<Received>>,
 ) -> Result<Vec<u8>, DownloadError> {
     let connecting = TcpStream::connect((server.host.as_str(), server.port));
@@ -107,7 +110,7 @@ async fn get_poetry(
             return Err(DownloadError::Connect(server.clone(), error));
         }
     };
-    let mut poem = Vec::new();
+    let mut poem = PoemBuffer::new(max_poem_size);
     let mut buffer = [0; READ_SIZE];
     loop {
         let count = socket
@@ -116,9 +119,10 @@ async fn get_poetry(
             .map_err(|error| DownloadError::Lost(server.clone(), error))?;
         // The end of the connection is the end of the poem.
         if count == 0 {
-            return Ok(poem);
+            return Ok(poem.take());
         }
-        poem.extend_from_slice(&buffer[..count]);
+        poem.push(&buffer[..count])
+            .map_err(|too_large| DownloadError::TooLarge(server.clone(), too_large))?;
         match report {
             // Only fails if main has gone, and then nobody is left to tell.
             Some(report) => {
@@ -135,13 +139,15 @@ async fn get_poetry_in_time(
     task: usize,
     server: &ServerAddress,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     report: Option<&UnboundedSender<Received>>,
 ) -> Result<Vec<u8>, DownloadError> {
+    let download = get_poetry(task, server, max_poem_size, report);
     match timeout {
-        Some(limit) => tokio::time::timeout(limit, get_poetry(task, server, report))
+        Some(limit) => tokio::time::timeout(limit, download)
             .await
             .unwrap_or(Err(DownloadError::TimedOut(limit))),
-        None => get_poetry(task, server, report).await,
+        None => download.await,
     }
 }
 
@@ -157,9 +163,11 @@ async fn get_all_poems(options: &Options) -> bool {
     let mut numbers = HashMap::new();
     for (index, server) in options.client.servers.iter().enumerate() {
         let (task, server, timeout) = (index + 1, server.clone(), options.timeout);
+        let max_poem_size = options.client.max_poem_size;
         let report = outcomes.drawing().then(|| sender.clone());
         let handle = tasks.spawn(async move {
-            let outcome = get_poetry_in_time(task, &server, timeout, report.as_ref()).await;
+            let outcome =
+                get_poetry_in_time(task, &server, timeout, max_poem_size, report.as_ref()).await;
             (task, outcome)
         });
         numbers.insert(handle.id(), task);

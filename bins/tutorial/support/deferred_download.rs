@@ -5,7 +5,8 @@
 //!
 //! Client 4.0 (Part 8) is where the download comes in. Its factory holds the Deferred only until it
 //! fires it, then lets go of it, so that nothing can fire it twice; its `--timeout` (Part 8's first
-//! exercise) is a timed call that fails the Deferred with an error of our own. Clients 5.0 and 5.1
+//! exercise) is a timed call that fails the Deferred with an error of our own, and a poem larger
+//! than `--max-poem-size` fails it with a `PoemTooLarge`. Clients 5.0 and 5.1
 //! (Part 10) change only the callbacks attached to that Deferred, which is why the download is not
 //! copied into each of them. `get-poetry-4-stack` keeps its own copy: the stack it prints is its
 //! lesson, and the frames in it should name functions of the one file the student is reading.
@@ -20,15 +21,16 @@ use clap::Args;
 use common::cli::address::ServerAddress;
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::report_error;
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol,
+    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 
-/// The arguments every one of these clients takes first: where the poems are, and how long one may
-/// take.
+/// The arguments every one of these clients takes first: where the poems are, how long one may
+/// take, and how large it may be.
 #[derive(Debug, Args)]
 pub(crate) struct DownloadArgs {
     /// The poetry servers, as [host:]port.
@@ -40,6 +42,9 @@ pub(crate) struct DownloadArgs {
     /// gives up after 30 s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) timeout: Option<Duration>,
+
+    #[command(flatten)]
+    pub(crate) max_poem_size: MaxPoemSize,
 }
 
 /// The `--progress` lines, drawn only when `wanted` and on a terminal: one per address, in the order
@@ -89,12 +94,25 @@ impl Error for ConnectionLost {}
 /// One download: the reactor makes one of these for the connection, through the factory.
 struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
 }
 
 impl Protocol for PoetryProtocol {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(transport);
+    }
+
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        // Too large: fail the poem, then hang up. The end of the connection finds nothing to fire.
+        if let Err(too_large) = self.poem.push(data) {
+            self.factory.poem_failed(Failure::new(too_large));
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+            return;
+        }
         let factory = &self.factory;
         factory.progress.update(factory.task, self.poem.len());
     }
@@ -102,7 +120,7 @@ impl Protocol for PoetryProtocol {
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         match reason {
             // The poetry protocol has no framing: the server closing is the end of the poem.
-            DisconnectReason::Done => self.factory.poem_finished(std::mem::take(&mut self.poem)),
+            DisconnectReason::Done => self.factory.poem_finished(self.poem.take()),
             reason => self
                 .factory
                 .poem_failed(Failure::new(ConnectionLost(reason.clone()))),
@@ -120,6 +138,7 @@ struct PoetryClientFactory {
     deferred: RefCell<Option<Deferred<Vec<u8>>>>,
     /// The timed call that gives up on a late poem, when there is a timeout.
     deadline: RefCell<Option<DelayedCall>>,
+    max_poem_size: MaxPoemSize,
     /// The `--progress` lines of the whole run (drawn only on a terminal), and this download's line
     /// among them: its place on the command line.
     progress: Rc<TaskProgress>,
@@ -163,7 +182,8 @@ impl Factory for PoetryClientFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
         }))
     }
 }
@@ -175,16 +195,19 @@ impl ClientFactory for PoetryClientFactory {
 }
 
 /// Downloads a poem from `host`:`port`. With a `timeout`, a poem that has not arrived that long
-/// after the attempt started fails with a [`TimeoutError`]. The bytes received so far are shown on
-/// line `task` of `progress`, when it is drawn.
+/// after the attempt started fails with a [`TimeoutError`]; a poem larger than `max_poem_size`
+/// fails with a `PoemTooLarge`. The bytes received so far are shown on line `task` of `progress`,
+/// when it is drawn.
 ///
 /// Returns at once, with a Deferred that fires later, from the running reactor: with the poem, or
-/// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`]).
+/// with a failure (the [`ConnectError`], a [`ConnectionLost`], the [`TimeoutError`], the
+/// `PoemTooLarge`).
 pub(crate) fn get_poetry(
     reactor: &Reactor,
     host: &str,
     port: u16,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     progress: &Rc<TaskProgress>,
     task: usize,
 ) -> Deferred<Vec<u8>> {
@@ -193,6 +216,7 @@ pub(crate) fn get_poetry(
         me: me.clone(),
         deferred: RefCell::new(Some(deferred.clone())),
         deadline: RefCell::new(None),
+        max_poem_size,
         progress: Rc::clone(progress),
         task,
     });

@@ -18,7 +18,7 @@ use common::cli::address::ServerAddress;
 use common::cli::client::print_poems;
 use common::cli::duration::TimeFormat;
 use common::cli::output::{plain_error, report_error};
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemOutput, PoemTooLarge};
 use common::cli::progress::TaskProgress;
 use common::errln;
 
@@ -38,6 +38,9 @@ pub(crate) struct NativeClientArgs {
     /// On a terminal, show one live line per download (bytes so far).
     #[arg(long)]
     progress: bool,
+
+    #[command(flatten)]
+    pub(crate) max_poem_size: MaxPoemSize,
 }
 
 /// How long a connection attempt may take.
@@ -55,6 +58,8 @@ pub(crate) enum DownloadError {
     Lost(ServerAddress, io::Error),
     /// The poem took longer than `--timeout`.
     TimedOut(Duration),
+    /// The poem grew larger than `--max-poem-size`: the download hung up on the server.
+    TooLarge(ServerAddress, PoemTooLarge),
 }
 
 impl fmt::Display for DownloadError {
@@ -68,6 +73,9 @@ impl fmt::Display for DownloadError {
             }
             DownloadError::TimedOut(limit) => {
                 write!(f, "timed out after {}", TimeFormat::Human.show(*limit))
+            }
+            DownloadError::TooLarge(server, too_large) => {
+                write!(f, "gave up on {server}: {too_large}")
             }
         }
     }

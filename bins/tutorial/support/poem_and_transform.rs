@@ -23,6 +23,7 @@ use common::cli::client::explain_if_no_servers;
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
@@ -36,7 +37,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 // ---- Downloading a poem: get_poetry returns a Deferred, as it has since client 4.0 ----
 
 /// Why a download failed once connected. A connection that could not be made fails with the
-/// reactor's own `ConnectError`.
+/// reactor's own `ConnectError`, and a poem too large with common's `PoemTooLarge`.
 #[derive(Debug)]
 enum PoemError {
     /// The connection broke before the end of the poem.
@@ -63,13 +64,16 @@ impl std::error::Error for PoemError {}
 /// One download.
 struct PoetryProtocol {
     factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    /// The connection, to hang up on a poem too large.
+    transport: Option<Rc<dyn Transport>>,
     /// The timed call that hangs up on a late poem, when there is a timeout.
     deadline: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(Rc::clone(&transport));
         if let Some(limit) = self.factory.timeout {
             let late = move || transport.abort_connection();
             self.deadline = Some(self.factory.reactor.call_later(limit, late));
@@ -77,7 +81,14 @@ impl Protocol for PoetryProtocol {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        // Too large: fail the poem, then hang up. The end of the connection finds nothing to fire.
+        if let Err(too_large) = self.poem.push(data) {
+            self.factory.poem_failed(too_large.into());
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+            return;
+        }
         let factory = &self.factory;
         factory.progress.update(factory.line, self.poem.len());
     }
@@ -92,7 +103,8 @@ impl Protocol for PoetryProtocol {
                 let poem = String::from_utf8_lossy(&self.poem).into_owned();
                 self.factory.poem_finished(poem);
             }
-            // Only the deadline aborts a connection here, so an abort means the poem was late.
+            // An abort is the deadline's, so the poem was late; or it is data_received's, and the
+            // poem, too large, has failed already.
             (DisconnectReason::Aborted, Some(limit)) => {
                 self.factory.poem_failed(PoemError::TimedOut(limit).into());
             }
@@ -108,6 +120,7 @@ struct PoetryClientFactory {
     me: Weak<PoetryClientFactory>,
     reactor: Reactor,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     /// Taken out when fired, so that it fires once whatever happens afterwards.
     deferred: RefCell<Option<Deferred<String>>>,
     /// The `--progress` lines of the downloads (drawn only on a terminal), and this download's line
@@ -138,7 +151,8 @@ impl Factory for PoetryClientFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProtocol {
             factory: self.me.upgrade()?,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.max_poem_size),
+            transport: None,
             deadline: None,
         }))
     }
@@ -150,12 +164,14 @@ impl ClientFactory for PoetryClientFactory {
     }
 }
 
-/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails. The bytes
-/// received so far are shown on line `line` of `progress`, when it is drawn.
+/// Downloads a poem: returns at once a Deferred that fires with the poem, or fails (after
+/// `timeout`, if there is one, or once the poem is larger than `max_poem_size`). The bytes received
+/// so far are shown on line `line` of `progress`, when it is drawn.
 pub(crate) fn get_poetry(
     reactor: &Reactor,
     server: &ServerAddress,
     timeout: Option<Duration>,
+    max_poem_size: MaxPoemSize,
     progress: &Rc<TaskProgress>,
     line: usize,
 ) -> Deferred<String> {
@@ -164,6 +180,7 @@ pub(crate) fn get_poetry(
         me: me.clone(),
         reactor: reactor.clone(),
         timeout,
+        max_poem_size,
         deferred: RefCell::new(Some(deferred.clone())),
         progress: Rc::clone(progress),
         line,
@@ -343,6 +360,9 @@ pub(crate) struct TransformClientArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
 
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
+
     /// On a terminal, show one live line per download (bytes so far).
     #[arg(long)]
     progress: bool,
@@ -353,6 +373,7 @@ pub(crate) struct Start {
     /// The poetry servers, in the order of the command line.
     pub(crate) servers: Vec<ServerAddress>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) max_poem_size: MaxPoemSize,
     pub(crate) reactor: Reactor,
     /// The transform server, for every poem's request.
     pub(crate) proxy: Rc<TransformProxy>,
@@ -391,6 +412,7 @@ impl TransformClientArgs {
         Ok(Start {
             servers: self.servers,
             timeout: self.timeout,
+            max_poem_size: self.max_poem_size,
             reactor,
             proxy,
             progress,

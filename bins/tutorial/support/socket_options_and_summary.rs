@@ -15,7 +15,7 @@ use clap::Args;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
-use common::cli::poem::PoemOutput;
+use common::cli::poem::{MaxPoemSize, PoemOutput};
 
 /// The options of both clients.
 #[derive(Debug, Args)]
@@ -31,6 +31,9 @@ pub(crate) struct SocketClientArgs {
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
     #[arg(long, value_enum, default_value_t)]
     time_format: TimeFormat,
+
+    #[command(flatten)]
+    pub(crate) max_poem_size: MaxPoemSize,
 
     #[command(flatten)]
     output: PoemOutput,
