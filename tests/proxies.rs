@@ -507,3 +507,19 @@ fn a_silent_upstream_fails_the_download_and_lets_every_client_go() {
         assert_eq!(err, [silent], "{proxy}");
     }
 }
+
+#[test]
+fn a_proxy_refuses_to_proxy_itself() {
+    let port = closed_port().to_string();
+    for proxy in PROXIES {
+        let output = run(proxy, &["--port", &port, &format!("localhost:{port}")]);
+        assert_eq!(output.status.code(), Some(2), "{proxy}");
+        assert_eq!(
+            lines(&output.stderr),
+            [format!(
+                "{proxy}: error: localhost:{port} is where this proxy listens: it would wait \
+                 for ever on its own poem"
+            )]
+        );
+    }
+}
