@@ -4,8 +4,10 @@
 //! * (a) timed calls: 10,000 repeating calls, one every 100 ms each, their first runs spread over
 //!   the first 100 ms (as ten thousand clients arriving), for 3 seconds: about 300,000 calls.
 //!   Plain tokio: 10,000 tasks, each sleeping 100 ms in a loop.
-//! * (b) writes: 10-byte writes on one loopback TCP connection whose other end a thread drains,
-//!   100 per turn of the loop, 200,000 in all. Plain tokio: `try_write` on a `TcpStream`.
+//! * (b) writes: 1,000 loopback TCP connections; each turn of the loop writes 10 bytes to every one,
+//!   200 turns: 200,000 writes, each to a connection that was not touched for a while (as a slow
+//!   server's are). Their other ends are read only afterwards. Plain tokio: `try_write` on
+//!   `TcpStream`s.
 //!
 //! Each figure is the CPU time of the loop's thread (from /proc, in nanoseconds) divided by the
 //! number of calls or writes, the median of the rounds. It includes what the kernel spends for
@@ -18,14 +20,16 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::io::Read;
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Parser;
 use common::protocol::{Address, DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::Reactor;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 
 /// Time the reactor's timed calls and writes against plain tokio (CPU nanoseconds per operation).
 #[derive(Debug, Parser)]
@@ -43,8 +47,8 @@ struct Options {
 const CALLS: u32 = 10_000;
 const INTERVAL: Duration = Duration::from_millis(100);
 const RUN_FOR: Duration = Duration::from_secs(3);
-const WRITES: u32 = 200_000;
-const WRITES_PER_TURN: u32 = 100;
+const CONNECTIONS: u32 = 1000;
+const WRITE_ROUNDS: u32 = 200;
 const CHUNK: &[u8] = b"0123456789";
 
 /// CPU time this thread has used so far, in nanoseconds (the first field of its schedstat).
@@ -103,81 +107,142 @@ fn tokio_timers() -> f64 {
     (thread_cpu_ns() - started) as f64 / calls.get() as f64
 }
 
-/// Connects to `port` from a new thread that reads everything until end of file.
-fn drain(port: u16) -> std::thread::JoinHandle<u64> {
+/// Makes `CONNECTIONS` connections to `port` from a new thread, which waits for word that the
+/// writing is over, then reads them all until end of file and returns how many bytes came.
+///
+/// Nothing reads while the writes are timed: the few bytes fit in the sockets' buffers, and a
+/// reader waking up after every write would make the kernel's share of a write, and so the
+/// figures, vary far more than anything the reactor adds.
+fn drain(port: u16, written: mpsc::Receiver<()>) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
-        let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
-        let mut buffer = vec![0; 64 * 1024];
-        let mut total = 0;
-        while let Ok(count @ 1..) = socket.read(&mut buffer) {
-            total += count as u64;
-        }
-        total
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let mut sockets = Vec::new();
+            for _ in 0..CONNECTIONS {
+                sockets.push(
+                    TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .expect("connects"),
+                );
+            }
+            written.recv().expect("the writer says when it is done");
+            let readers: Vec<_> = sockets
+                .into_iter()
+                .map(|mut socket| {
+                    tokio::spawn(async move {
+                        let mut buffer = vec![0; 4096];
+                        let mut total = 0;
+                        while let Ok(count @ 1..) = socket.read(&mut buffer).await {
+                            total += count as u64;
+                        }
+                        total
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for reader in readers {
+                total += reader.await.expect("a reader ends");
+            }
+            total
+        })
     })
 }
 
-/// The protocol of (b): writes `WRITES_PER_TURN` chunks per turn of the loop until it has written
-/// `WRITES`, then closes and stops the reactor, noting the CPU time the writing took.
-struct Writer {
-    reactor: Reactor,
-    spent: Rc<Cell<u64>>,
+/// What (b) writes in all.
+fn expected_bytes() -> u64 {
+    u64::from(CONNECTIONS * WRITE_ROUNDS) * CHUNK.len() as u64
 }
 
-impl Protocol for Writer {
-    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        let spent = Rc::clone(&self.spent);
+/// The state (b) shares on the reactor: the connections made so far, how many are still open, and
+/// the CPU time the writing took.
+struct Writers {
+    reactor: Reactor,
+    transports: RefCell<Vec<Rc<dyn Transport>>>,
+    open: Cell<u32>,
+    spent: Cell<u64>,
+    written: mpsc::Sender<()>,
+}
+
+impl Writers {
+    /// Once every connection is made: one chunk to each connection per turn of the loop, for
+    /// `WRITE_ROUNDS` turns, then every connection is closed.
+    fn start(self: &Rc<Self>) {
+        let writers = Rc::clone(self);
         let started = thread_cpu_ns();
-        let mut written = 0;
+        let mut rounds = 0;
         self.reactor.call_repeatedly(Duration::ZERO, move || {
-            for _ in 0..WRITES_PER_TURN {
+            let transports = writers.transports.borrow();
+            for transport in transports.iter() {
                 transport.write(CHUNK);
             }
-            written += WRITES_PER_TURN;
-            if written < WRITES {
+            rounds += 1;
+            if rounds < WRITE_ROUNDS {
                 return Some(Duration::ZERO);
             }
-            spent.set(thread_cpu_ns() - started);
-            transport.lose_connection();
+            writers.spent.set(thread_cpu_ns() - started);
+            let _ = writers.written.send(());
+            for transport in transports.iter() {
+                transport.lose_connection();
+            }
             None
         });
     }
+}
+
+/// One connection of (b): hands its transport over, and stops the reactor when it is the last to
+/// close.
+struct Writer(Rc<Writers>);
+
+impl Protocol for Writer {
+    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        let count = {
+            let mut transports = self.0.transports.borrow_mut();
+            transports.push(transport);
+            transports.len()
+        };
+        if count == CONNECTIONS as usize {
+            self.0.start();
+        }
+    }
 
     fn connection_lost(&mut self, _reason: &DisconnectReason) {
-        let _ = self.reactor.stop();
+        self.0.open.set(self.0.open.get() - 1);
+        if self.0.open.get() == 0 {
+            let _ = self.0.reactor.stop();
+        }
     }
 }
 
-struct WriterFactory(Rc<RefCell<Option<Writer>>>);
-
-impl Factory for WriterFactory {
+impl Factory for Writer {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
-        self.0
-            .borrow_mut()
-            .take()
-            .map(|writer| Box::new(writer) as Box<dyn Protocol>)
+        Some(Box::new(Writer(Rc::clone(&self.0))))
     }
 }
 
 /// (b) on the reactor: nanoseconds of CPU per `transport.write`.
 fn reactor_writes() -> f64 {
     let reactor = Reactor::new().expect("a reactor");
-    let spent = Rc::new(Cell::new(0));
-    let writer = Writer {
+    let (written, reader_waits) = mpsc::channel();
+    let writers = Rc::new(Writers {
         reactor: reactor.clone(),
-        spent: Rc::clone(&spent),
-    };
-    let factory = Rc::new(WriterFactory(Rc::new(RefCell::new(Some(writer)))));
+        transports: RefCell::new(Vec::new()),
+        open: Cell::new(CONNECTIONS),
+        spent: Cell::new(0),
+        written,
+    });
     let port = reactor
-        .listen_tcp(0, factory, "127.0.0.1")
+        .listen_tcp(0, Rc::new(Writer(Rc::clone(&writers))), "127.0.0.1")
         .expect("listens");
-    let reader = drain(port.get_host().port().expect("a TCP port"));
+    let reader = drain(port.get_host().port().expect("a TCP port"), reader_waits);
     reactor.run().expect("the reactor runs");
-    let received = reader.join().expect("the reader ends");
-    assert_eq!(received, u64::from(WRITES) * CHUNK.len() as u64);
-    spent.get() as f64 / f64::from(WRITES)
+    assert_eq!(reader.join().expect("the reader ends"), expected_bytes());
+    writers.spent.get() as f64 / f64::from(CONNECTIONS * WRITE_ROUNDS)
 }
 
-/// (b) on plain tokio: nanoseconds of CPU per write, waiting for room whenever the socket is full.
+/// (b) on plain tokio: nanoseconds of CPU per write, waiting for room whenever a socket is full.
 fn tokio_writes() -> f64 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -187,27 +252,29 @@ fn tokio_writes() -> f64 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("listens");
-        let reader = drain(listener.local_addr().expect("an address").port());
-        let (socket, _) = listener.accept().await.expect("accepts");
+        let (written, reader_waits) = mpsc::channel();
+        let reader = drain(
+            listener.local_addr().expect("an address").port(),
+            reader_waits,
+        );
+        let mut sockets = Vec::new();
+        for _ in 0..CONNECTIONS {
+            sockets.push(listener.accept().await.expect("accepts").0);
+        }
         let started = thread_cpu_ns();
-        let mut written = 0;
-        while written < WRITES {
-            for _ in 0..WRITES_PER_TURN {
-                loop {
-                    match socket.try_write(CHUNK) {
-                        Ok(_) => break,
-                        Err(_) => socket.writable().await.expect("writable"),
-                    }
+        for _ in 0..WRITE_ROUNDS {
+            for socket in &sockets {
+                while socket.try_write(CHUNK).is_err() {
+                    socket.writable().await.expect("writable");
                 }
             }
-            written += WRITES_PER_TURN;
             tokio::task::yield_now().await;
         }
         let spent = thread_cpu_ns() - started;
-        drop(socket);
-        let received = reader.join().expect("the reader ends");
-        assert_eq!(received, u64::from(WRITES) * CHUNK.len() as u64);
-        spent as f64 / f64::from(WRITES)
+        let _ = written.send(());
+        drop(sockets);
+        assert_eq!(reader.join().expect("the reader ends"), expected_bytes());
+        spent as f64 / f64::from(CONNECTIONS * WRITE_ROUNDS)
     })
 }
 
@@ -233,7 +300,7 @@ fn main() -> ExitCode {
     }
     if only != Some("a") {
         runs.push((
-            "(b) 200000 writes of 10 bytes, per write:",
+            "(b) 200 x 1000 connections, 10-byte writes, per write:",
             reactor_writes,
             tokio_writes,
         ));
