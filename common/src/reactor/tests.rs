@@ -334,3 +334,36 @@ fn a_call_moved_back_and_forth_runs_once_at_its_last_time() {
     reactor.run().unwrap();
     assert_eq!(events.take(), ["other at 0.150", "moved at 0.200"]);
 }
+
+#[test]
+fn a_callback_can_cancel_or_move_many_calls_due_in_the_same_pass() {
+    // The first call of the pass cancels 200 of the calls due with it and moves 100 others later;
+    // the count of pending calls stays right throughout, and each call runs once or never.
+    let reactor = paused();
+    let events = Events::default();
+    let others: Rc<RefCell<Vec<DelayedCall>>> = Rc::default();
+    let (handle, list, log) = (reactor.clone(), others.clone(), events.clone());
+    reactor.call_later(ms(100), move || {
+        for (n, call) in list.borrow().iter().enumerate() {
+            if n % 3 == 0 {
+                call.reset(ms(50)).unwrap();
+            } else {
+                call.cancel().unwrap();
+            }
+        }
+        log.push(format!("pending {}", handle.pending_calls()));
+    });
+    for n in 0..300 {
+        let call = record(&reactor, &events, ms(100), format!("{n}"));
+        others.borrow_mut().push(call);
+    }
+    stop_after(&reactor, ms(1000));
+    reactor.run().unwrap();
+    let seen = events.take();
+    // 100 moved and the stop are pending; the 200 others were cancelled.
+    assert_eq!(seen[0], "pending 101");
+    let mut ran: Vec<usize> = seen[1..].iter().map(|n| n.parse().unwrap()).collect();
+    ran.sort();
+    assert_eq!(ran, (0..300).step_by(3).collect::<Vec<_>>());
+    assert_eq!(reactor.pending_calls(), 0);
+}

@@ -131,7 +131,9 @@ struct TimedCall<R: ?Sized> {
 
 type Call = Rc<TimedCall<dyn Run>>;
 
-/// A place in a lane, or a call taken out of the queue to run in this pass.
+/// A call's place in the queue, as it was when the call was queued. The queue orders entries
+/// without reading the calls they point to: with thousands of calls, each read of a call is likely
+/// a trip to main memory, and a pass should make one per call it runs, not more.
 struct Entry {
     deadline: Nanos,
     id: u64,
@@ -140,45 +142,34 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(call: Call) -> Entry {
-        Entry {
-            deadline: call.deadline.get(),
-            id: call.id,
-            generation: call.generation.get(),
-            call,
-        }
-    }
-
     fn key(&self) -> (Nanos, u64) {
         (self.deadline, self.id)
     }
 
-    /// Whether this lane entry is its call's place in the queue, rather than a stale one.
-    fn in_lane(&self) -> bool {
-        self.call.place.get() == Place::Lane && self.call.generation.get() == self.generation
-    }
-
-    /// Whether a call taken out to run is still to run: nothing cancelled or moved it since.
+    /// Whether this entry is still its call's place in the queue: the call was neither cancelled
+    /// nor moved (queued again) since. An entry that is not is stale.
     fn is_current(&self) -> bool {
-        self.call.generation.get() == self.generation && self.call.state.get() == CallState::Pending
+        self.call.place.get() != Place::Nowhere && self.call.generation.get() == self.generation
     }
 }
+
+/// A due entry taken out of the queue for a pass, and whether it came from a lane.
+type Due = (Entry, bool);
 
 /// The pending calls of one reactor, in deadline order (see the module's documentation).
 #[derive(Default)]
 struct Queue {
     lanes: [VecDeque<Entry>; LANES],
-    map: BTreeMap<(Nanos, u64), Call>,
-    /// How many lane entries are stale.
+    map: BTreeMap<(Nanos, u64), Entry>,
+    /// How many calls are pending (queued, or taken out for this pass and not run yet).
+    live: usize,
+    /// How many entries taken from lanes are stale: in the lanes, or among a pass's due entries.
     stale: usize,
+    /// Set during a pass: sweeping the lanes then would miscount the stale entries the pass holds.
+    passing: bool,
 }
 
 impl Queue {
-    /// How many calls are queued.
-    fn len(&self) -> usize {
-        self.lanes.iter().map(VecDeque::len).sum::<usize>() - self.stale + self.map.len()
-    }
-
     /// The key of the first entry, stale or not: the driver may wake for a stale one, finds
     /// nothing due, and sleeps again.
     fn first(&self) -> Option<(Nanos, u64)> {
@@ -189,11 +180,18 @@ impl Queue {
         lanes.chain(self.map.keys().next().copied()).min()
     }
 
-    /// Queues `call` under its deadline.
-    fn push(&mut self, call: &Call) {
+    /// Queues `call` under its deadline. Returns whether it may now be the first call: not if it
+    /// went behind other entries of a lane, the common case, which then costs no search.
+    fn push(&mut self, call: &Call) -> bool {
         call.generation.set(call.generation.get() + 1);
-        let entry = Entry::new(Rc::clone(call));
+        let entry = Entry {
+            deadline: call.deadline.get(),
+            id: call.id,
+            generation: call.generation.get(),
+            call: Rc::clone(call),
+        };
         let key = entry.key();
+        self.live += 1;
         // Of the lanes this entry can end without breaking their order, the one whose last entry
         // is the latest: a lane of long delays stays apart from one of short delays. An empty lane
         // takes the entry only if no other can.
@@ -205,13 +203,15 @@ impl Queue {
             }
         }
         match chosen {
-            Some((index, _)) => {
+            Some((index, last)) => {
                 self.lanes[index].push_back(entry);
                 call.place.set(Place::Lane);
+                last.is_none()
             }
             None => {
-                self.map.insert(key, entry.call);
+                self.map.insert(key, entry);
                 call.place.set(Place::Map);
+                true
             }
         }
     }
@@ -219,25 +219,35 @@ impl Queue {
     /// Takes `call` out of the queue (it is being cancelled or moved).
     fn unlink(&mut self, call: &TimedCall<dyn Run>) {
         match call.place.replace(Place::Nowhere) {
-            Place::Nowhere => {}
-            Place::Map => {
-                self.map.remove(&(call.deadline.get(), call.id));
-            }
+            Place::Nowhere => return,
+            // Not there if a pass has taken it out already: then the pass finds it stale.
+            Place::Map => drop(self.map.remove(&(call.deadline.get(), call.id))),
             Place::Lane => {
                 self.stale += 1;
-                let queued: usize = self.lanes.iter().map(VecDeque::len).sum();
-                if self.stale > 64 && self.stale * 2 > queued {
-                    for lane in &mut self.lanes {
-                        lane.retain(Entry::in_lane);
-                    }
-                    self.stale = 0;
+                if !self.passing {
+                    self.sweep();
                 }
             }
         }
+        self.live -= 1;
     }
 
-    /// Moves every call due at `now` to `due`, in deadline order, leaving stale entries behind.
-    fn take_due(&mut self, now: Nanos, due: &mut Vec<Entry>) {
+    /// Drops the lanes' stale entries once they outnumber the live ones.
+    fn sweep(&mut self) {
+        let queued: usize = self.lanes.iter().map(VecDeque::len).sum();
+        if self.stale > 64 && self.stale * 2 > queued {
+            for lane in &mut self.lanes {
+                lane.retain(Entry::is_current);
+            }
+            self.stale = 0;
+        }
+    }
+
+    /// Starts a pass: moves every entry due at `now` to `due`, in deadline order, stale or not
+    /// ([`Queue::settle`] tells them apart).
+    fn take_due(&mut self, now: Nanos, due: &mut Vec<Due>) {
+        self.sweep();
+        self.passing = true;
         loop {
             // The source with the earliest front: a lane, or the map (`None`).
             let mut earliest: Option<(Option<usize>, (Nanos, u64))> = None;
@@ -253,24 +263,34 @@ impl Queue {
             {
                 earliest = Some((None, key));
             }
-            let entry = match earliest {
+            let taken = match earliest {
                 Some((Some(lane), (deadline, _))) if deadline <= now => {
-                    match self.lanes[lane].pop_front() {
-                        Some(entry) if !entry.in_lane() => {
-                            self.stale -= 1;
-                            continue;
-                        }
-                        entry => entry,
-                    }
+                    self.lanes[lane].pop_front().map(|entry| (entry, true))
                 }
                 Some((None, (deadline, _))) if deadline <= now => {
-                    self.map.pop_first().map(|(_, call)| Entry::new(call))
+                    self.map.pop_first().map(|(_, entry)| (entry, false))
                 }
-                _ => return,
+                _ => None,
             };
-            let Some(entry) = entry else { return };
+            match taken {
+                Some(taken) => due.push(taken),
+                None => return,
+            }
+        }
+    }
+
+    /// Whether a due entry of this pass is to run: if so, its call leaves the queue; if it is
+    /// stale (made so before the pass, or by a call that ran earlier in it), it is counted out.
+    fn settle(&mut self, (entry, from_lane): &Due) -> bool {
+        if entry.is_current() {
             entry.call.place.set(Place::Nowhere);
-            due.push(entry);
+            self.live -= 1;
+            true
+        } else {
+            if *from_lane {
+                self.stale -= 1;
+            }
+            false
         }
     }
 }
@@ -371,16 +391,12 @@ impl Timers {
 
     /// How many calls are pending.
     pub(crate) fn pending(&self) -> usize {
-        self.queue.borrow().len()
+        self.queue.borrow().live
     }
 
     fn insert(&self, call: &Call) {
         let mut queue = self.queue.borrow_mut();
-        let becomes_earliest = queue
-            .first()
-            .is_none_or(|first| (call.deadline.get(), call.id) < first);
-        queue.push(call);
-        if becomes_earliest {
+        if queue.push(call) && queue.first() == Some((call.deadline.get(), call.id)) {
             self.earliest_changed.notify_one();
         }
     }
@@ -427,12 +443,14 @@ impl Timers {
             let now = self.since_origin(Instant::now());
             self.queue.borrow_mut().take_due(now, &mut due);
             if !due.is_empty() {
-                for entry in due.drain(..) {
-                    // An earlier call of this same pass may have cancelled or moved this one.
-                    if entry.is_current() {
-                        self.fire(&entry.call, now);
+                for taken in due.drain(..) {
+                    // Stale entries, and calls that an earlier call of this same pass cancelled
+                    // or moved, are passed over.
+                    if self.queue.borrow_mut().settle(&taken) {
+                        self.fire(&taken.0.call, now);
                     }
                 }
+                self.queue.borrow_mut().passing = false;
                 tokio::task::yield_now().await;
                 continue;
             }
@@ -560,7 +578,7 @@ mod tests {
         let queued: usize = queue.lanes.iter().map(VecDeque::len).sum();
         // Swept when the 501st was cancelled; 99 more since.
         assert_eq!((queued, queue.stale), (499, 99));
-        assert_eq!(queue.len(), 400);
+        assert_eq!(queue.live, 400);
     }
 
     #[test]
