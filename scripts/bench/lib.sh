@@ -2,7 +2,11 @@
 # time and peak memory from /proc, and set up Twisted for the comparisons. Sourced, not run.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bin=$root/target/release
+# Cargo decides where the binaries go (CARGO_TARGET_DIR, a config file's build.target-dir, or
+# target/ by default): ask it rather than guess, so that the scripts run what `build` just built.
+target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin=$target_dir/release
 bench_dir=$root/scripts/bench
 workdir=$(mktemp -d)
 server_pids=()
@@ -24,8 +28,8 @@ build() {
     (cd "$root" && cargo build --release --quiet "$@")
 }
 
-# start NAME COMMAND...: starts a server whose first line ends with its port ("on port N." or
-# "port=N)."), and sets $server_pid and $server_port.
+# start NAME COMMAND...: starts a server whose first line ends with its port ("on port N.",
+# "port=N)." or the talks' "listening on HOST:N"), and sets $server_pid and $server_port.
 start() {
     local name=$1
     shift
@@ -35,7 +39,8 @@ start() {
     server_pids+=("$server_pid")
     server_port=""
     for _ in $(seq 200); do
-        server_port=$(sed -n '1{s/.*port[= ]\([0-9][0-9]*\)[.)]*$/\1/p}' "$log")
+        server_port=$(sed -n -e '1{s/.*port[= ]\([0-9][0-9]*\)[.)]*$/\1/p' \
+            -e 's/^listening on .*:\([0-9][0-9]*\)$/\1/p}' "$log")
         [ -n "$server_port" ] && return 0
         sleep 0.05
     done

@@ -40,7 +40,7 @@ pub use fd::{ReadDescriptor, Reader};
 pub use guard::CallbackResult;
 pub use port::{CannotListenError, ListeningPort};
 pub use threads::DEFAULT_POOL_SIZE;
-use timers::{Callback, Timers};
+use timers::Timers;
 pub use timers::{DelayedCall, DelayedCallError};
 pub use udp::UdpPort;
 
@@ -245,12 +245,9 @@ impl Reactor {
         delay: Duration,
         callback: impl FnOnce() -> R + 'static,
     ) -> DelayedCall {
-        self.inner.timers.schedule(
-            delay,
-            Callback::Once(Box::new(move || {
-                guard::call(&"calling a timed call", callback);
-            })),
-        )
+        self.inner.timers.schedule_once(delay, move || {
+            guard::call(&"calling a timed call", callback);
+        })
     }
 
     /// Calls `callback` after `delay`, and then again after each interval it returns, until it
@@ -265,14 +262,11 @@ impl Reactor {
         delay: Duration,
         mut callback: impl FnMut() -> Option<Duration> + 'static,
     ) -> DelayedCall {
-        self.inner.timers.schedule(
-            delay,
-            Callback::Repeating(Box::new(move || {
-                let mut again = None;
-                guard::call(&"calling a repeating call", || again = callback());
-                again
-            })),
-        )
+        self.inner.timers.schedule_repeating(delay, move || {
+            let mut again = None;
+            guard::call(&"calling a repeating call", || again = callback());
+            again
+        })
     }
 
     /// The reactor's clock: seconds since the reactor was made. [`DelayedCall::get_time`] uses the

@@ -76,45 +76,54 @@ thread_local! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LinkState {
     Open,
-    /// `lose_connection` was called: send what is buffered, then close.
+    /// Nothing more is read or written: `lose_connection` was called (what is buffered is sent,
+    /// then the connection closes), or the connection must end at once (`verdict` says why).
     Closing,
     Closed,
 }
 
 /// The transport of one stream connection, shared by its task and its protocol.
+///
+/// The fields that every `write` reads come first, in this order (`repr(C)` keeps it): a server
+/// that writes to ten thousand connections in turn finds each one's transport in cold memory, and
+/// what it needs then spans two cache lines rather than three.
+#[repr(C)]
 pub(crate) struct StreamTransport<S: Socket> {
+    state: Cell<LinkState>,
+    reading_paused: Cell<bool>,
     /// The socket; taken out (and so closed) when the connection ends, even while the protocol
     /// still holds the transport.
     stream: RefCell<Option<S>>,
-    host: Address,
-    peer: Address,
     /// Written data the socket has not taken yet.
     outgoing: RefCell<Vec<u8>>,
-    state: Cell<LinkState>,
-    reading_paused: Cell<bool>,
     /// Set when the connection must end at once: a write failed, `abort_connection`, a protocol
     /// callback failed.
     verdict: RefCell<Option<DisconnectReason>>,
     /// Wakes the connection's task when the protocol asks for something.
     wake: Notify,
+    host: Address,
+    peer: Address,
 }
 
 impl<S: Socket> StreamTransport<S> {
     pub(crate) fn new(stream: S, host: Address, peer: Address) -> Rc<StreamTransport<S>> {
         Rc::new(StreamTransport {
-            stream: RefCell::new(Some(stream)),
-            host,
-            peer,
-            outgoing: RefCell::new(Vec::new()),
             state: Cell::new(LinkState::Open),
             reading_paused: Cell::new(false),
+            stream: RefCell::new(Some(stream)),
+            outgoing: RefCell::new(Vec::new()),
             verdict: RefCell::new(None),
             wake: Notify::new(),
+            host,
+            peer,
         })
     }
 
     fn end(&self, reason: DisconnectReason) {
         self.verdict.borrow_mut().get_or_insert(reason);
+        if self.state.get() == LinkState::Open {
+            self.state.set(LinkState::Closing);
+        }
         self.wake.notify_one();
     }
 
@@ -196,7 +205,7 @@ impl<S: Socket> Transport for StreamTransport<S> {
     }
 
     fn is_disconnecting(&self) -> bool {
-        self.state.get() != LinkState::Open || self.verdict.borrow().is_some()
+        self.state.get() != LinkState::Open
     }
 
     fn get_host(&self) -> Address {

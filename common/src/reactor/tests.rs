@@ -272,3 +272,98 @@ fn an_enormous_delay_is_merely_never() {
     assert!(events.take().is_empty());
     assert!(never.active() && repeating.active());
 }
+
+/// Schedules a call that records `name` when it runs.
+fn record(reactor: &Reactor, events: &Events, delay: Duration, name: String) -> DelayedCall {
+    let events = events.clone();
+    reactor.call_later(delay, move || events.push(name))
+}
+
+#[test]
+fn calls_made_in_any_order_run_in_deadline_order() {
+    // Deadlines that fall and rise in turns: more orderings than the queue has lanes, so some calls
+    // go to its ordered map, and the calls are merged back into one order when they run.
+    let reactor = paused();
+    let events = Events::default();
+    let delays = [
+        900, 100, 800, 200, 700, 300, 600, 400, 500, 500, 50, 950, 100, 900,
+    ];
+    for (index, delay) in delays.iter().enumerate() {
+        record(&reactor, &events, ms(*delay), format!("{delay}/{index}"));
+    }
+    stop_after(&reactor, ms(1000));
+    reactor.run().unwrap();
+    let mut expected: Vec<(u64, usize)> = delays.iter().copied().zip(0..).collect();
+    expected.sort();
+    let expected: Vec<String> = expected.iter().map(|(d, i)| format!("{d}/{i}")).collect();
+    assert_eq!(events.take(), expected);
+}
+
+#[test]
+fn many_cancelled_calls_leave_the_count_right_and_never_run() {
+    let reactor = paused();
+    let events = Events::default();
+    let calls: Vec<DelayedCall> = (0..1000)
+        .map(|n| record(&reactor, &events, ms(100 + n % 7), format!("{n}")))
+        .collect();
+    for (n, call) in calls.iter().enumerate() {
+        if n % 10 != 0 {
+            call.cancel().unwrap();
+        }
+    }
+    assert_eq!(reactor.pending_calls(), 100);
+    stop_after(&reactor, ms(200));
+    reactor.run().unwrap();
+    let mut ran: Vec<usize> = events.take().iter().map(|n| n.parse().unwrap()).collect();
+    ran.sort();
+    assert_eq!(ran, (0..1000).step_by(10).collect::<Vec<_>>());
+    assert_eq!(reactor.pending_calls(), 0);
+}
+
+#[test]
+fn a_call_moved_back_and_forth_runs_once_at_its_last_time() {
+    let reactor = paused();
+    let events = Events::default();
+    let call = record_at(&reactor, &events, ms(100), "moved");
+    record_at(&reactor, &events, ms(150), "other");
+    call.reset(ms(300)).unwrap();
+    call.reset(ms(100)).unwrap();
+    call.delay(ms(100)).unwrap();
+    assert_eq!(reactor.pending_calls(), 2);
+    stop_after(&reactor, ms(1000));
+    reactor.run().unwrap();
+    assert_eq!(events.take(), ["other at 0.150", "moved at 0.200"]);
+}
+
+#[test]
+fn a_callback_can_cancel_or_move_many_calls_due_in_the_same_pass() {
+    // The first call of the pass cancels 200 of the calls due with it and moves 100 others later;
+    // the count of pending calls stays right throughout, and each call runs once or never.
+    let reactor = paused();
+    let events = Events::default();
+    let others: Rc<RefCell<Vec<DelayedCall>>> = Rc::default();
+    let (handle, list, log) = (reactor.clone(), others.clone(), events.clone());
+    reactor.call_later(ms(100), move || {
+        for (n, call) in list.borrow().iter().enumerate() {
+            if n % 3 == 0 {
+                call.reset(ms(50)).unwrap();
+            } else {
+                call.cancel().unwrap();
+            }
+        }
+        log.push(format!("pending {}", handle.pending_calls()));
+    });
+    for n in 0..300 {
+        let call = record(&reactor, &events, ms(100), format!("{n}"));
+        others.borrow_mut().push(call);
+    }
+    stop_after(&reactor, ms(1000));
+    reactor.run().unwrap();
+    let seen = events.take();
+    // 100 moved and the stop are pending; the 200 others were cancelled.
+    assert_eq!(seen[0], "pending 101");
+    let mut ran: Vec<usize> = seen[1..].iter().map(|n| n.parse().unwrap()).collect();
+    ran.sort();
+    assert_eq!(ran, (0..300).step_by(3).collect::<Vec<_>>());
+    assert_eq!(reactor.pending_calls(), 0);
+}
