@@ -136,3 +136,54 @@ fn the_blocking_server_gives_up_on_a_client_that_does_not_read() {
     assert!(served.join().unwrap() == poem_bytes);
     drop(silent);
 }
+
+/// The resident memory of a process, in KiB, from /proc.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_slow_server_stops_producing_for_clients_that_do_not_read() {
+    let folder = tempfile::tempdir().unwrap();
+    let big = folder.path().join("big.txt");
+    std::fs::write(&big, vec![b'a'; 20 << 20]).unwrap();
+    // 10,000 characters every millisecond: far faster than a client that reads nothing takes.
+    let args = [
+        "--port",
+        "0",
+        "--quiet",
+        "--num-bytes",
+        "10000",
+        "--delay",
+        "0.001",
+        big.to_str().unwrap(),
+    ];
+    let mut child = Command::new(program("slowpoetry-reactor"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port = port_in_startup_line(first.trim_end()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = resident_kib(child.id());
+    let silent: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    // At full speed each client would be sent 10 MB a second; give it two.
+    std::thread::sleep(Duration::from_secs(2));
+    let grown = resident_kib(child.id()).saturating_sub(before);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(silent);
+    // What a silent client may cost: the kernel's buffers are not ours; our buffer stops at its
+    // high-water mark plus a chunk. 16 MiB for five clients leaves room for the allocator.
+    assert!(grown < 16 * 1024, "the server grew by {grown} KiB");
+}

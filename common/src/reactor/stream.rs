@@ -183,9 +183,13 @@ impl<S: Socket> Transport for StreamTransport<S> {
             }
         }
         if !rest.is_empty() {
-            let was_empty = outgoing.is_empty();
+            let before = outgoing.len();
             outgoing.extend_from_slice(rest);
-            if was_empty {
+            // Wake the connection's task when there is now something to send, and when the
+            // buffer has just grown past the high-water mark: the task asks the protocol to pause
+            // then, so a producer that writes from a timer (not from a read) hears it at once,
+            // however small each of its writes.
+            if before == 0 || (before <= HIGH_WATER && outgoing.len() > HIGH_WATER) {
                 self.wake.notify_one();
             }
         }
