@@ -187,3 +187,31 @@ fn a_slow_server_stops_producing_for_clients_that_do_not_read() {
     // high-water mark plus a chunk. 16 MiB for five clients leaves room for the allocator.
     assert!(grown < 16 * 1024, "the server grew by {grown} KiB");
 }
+
+#[test]
+fn the_transform_server_takes_no_more_requests_while_its_replies_wait() {
+    let server = support::Server::start("transformedpoetry", &[]);
+    let pid = server.pid();
+    let before = resident_kib(pid);
+    let request = netstring(format!("shout.{}", "a".repeat(99_000)).as_bytes());
+    // Ten clients, each sending forty requests at once and reading no reply.
+    let clients: Vec<_> = (0..10)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            stream
+                .set_write_timeout(Some(Duration::from_millis(1500)))
+                .unwrap();
+            let requests = request.repeat(40);
+            std::thread::spawn(move || {
+                let _ = std::io::Write::write_all(&mut stream, &requests);
+                stream
+            })
+        })
+        .collect();
+    let streams: Vec<TcpStream> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let grown = resident_kib(pid).saturating_sub(before);
+    drop(streams);
+    // Forty replies of 99 KB are 4 MB per client; a client that reads nothing may cost us a
+    // reply or two.
+    assert!(grown < 24 * 1024, "the server grew by {grown} KiB");
+}

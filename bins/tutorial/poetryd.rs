@@ -537,6 +537,15 @@ mod transformedpoetry {
         fn bad_netstring(&mut self, why: &str) {
             self.refuse(&BadRequest::Framing(why.to_owned()));
         }
+
+        // While a client does not take its replies, take no more of its requests.
+        fn pause_producing(&mut self, netstrings: &mut Netstrings) {
+            netstrings.transport().pause_producing();
+        }
+
+        fn resume_producing(&mut self, netstrings: &mut Netstrings) {
+            netstrings.transport().resume_producing();
+        }
     }
 
     struct TransformFactory {

@@ -193,6 +193,16 @@ impl NetstringHandler for TransformProtocol {
         // The receiver closes the connection itself.
         self.log_bad_request(&BadRequest::NotANetstring(why.to_owned()));
     }
+
+    // A client that sends requests and does not read the replies would make us keep every reply
+    // in memory: while the replies are not being taken, take no more requests.
+    fn pause_producing(&mut self, netstrings: &mut Netstrings) {
+        netstrings.transport().pause_producing();
+    }
+
+    fn resume_producing(&mut self, netstrings: &mut Netstrings) {
+        netstrings.transport().resume_producing();
+    }
 }
 
 /// What every connection shares: the service, and the reactor that schedules the closes.

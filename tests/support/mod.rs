@@ -133,6 +133,11 @@ impl Server {
         Server::start("slowpoetry", &args)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The port as a client argument.
     pub fn arg(&self) -> String {
         self.port.to_string()

@@ -31,6 +31,19 @@ pub trait NetstringHandler {
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         let _ = reason;
     }
+
+    /// The transport holds more unsent data than it should: the peer is not taking what we write.
+    /// A server that answers requests should stop reading new ones until it does
+    /// (`netstrings.transport().pause_producing()`), so that a peer that sends without reading
+    /// cannot make it pile up replies. By default nothing is done.
+    fn pause_producing(&mut self, netstrings: &mut Netstrings) {
+        let _ = netstrings;
+    }
+
+    /// The transport has sent what it held.
+    fn resume_producing(&mut self, netstrings: &mut Netstrings) {
+        let _ = netstrings;
+    }
 }
 
 /// Encodes `payload` as a netstring.
@@ -215,6 +228,14 @@ impl<H: NetstringHandler> Protocol for NetstringReceiver<H> {
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         self.handler.connection_lost(reason);
+    }
+
+    fn pause_producing(&mut self) {
+        self.handler.pause_producing(&mut self.netstrings);
+    }
+
+    fn resume_producing(&mut self) {
+        self.handler.resume_producing(&mut self.netstrings);
     }
 }
 
