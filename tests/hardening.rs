@@ -215,3 +215,32 @@ fn the_transform_server_takes_no_more_requests_while_its_replies_wait() {
     // reply or two.
     assert!(grown < 24 * 1024, "the server grew by {grown} KiB");
 }
+
+/// Connects, says it has nothing to send (as `nc -N` does), and reads to the end.
+fn fetch_after_half_close(port: u16) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).unwrap();
+    received
+}
+
+#[test]
+fn a_client_that_has_finished_sending_still_gets_the_whole_poem() {
+    let poem_file = poem_path("science.txt");
+    let poem_file = poem_file.to_str().unwrap();
+    let slow = support::Server::start("slowpoetry-reactor", &["--delay", "0.005", poem_file]);
+    assert_eq!(fetch_after_half_close(slow.port), poem("science.txt"));
+    // A proxy with nothing cached yet: the poem comes from the slow server while the client waits.
+    for proxy in ["poetry-proxy-1", "poetry-proxy-2", "poetry-proxy-3"] {
+        let server = support::Server::start(proxy, &[&slow.port.to_string()]);
+        assert_eq!(
+            fetch_after_half_close(server.port),
+            poem("science.txt"),
+            "{proxy}"
+        );
+    }
+}

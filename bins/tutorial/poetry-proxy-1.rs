@@ -110,6 +110,10 @@ struct PoetryProxyProtocol {
 }
 
 impl Protocol for PoetryProxyProtocol {
+    /// A client that has finished sending (`nc -N`) still gets the whole poem.
+    fn read_connection_lost(&mut self) -> bool {
+        true
+    }
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         let writer = Rc::clone(&transport);
         // Whatever get_poem returns, maybe_deferred makes it a Deferred. For a cached poem that

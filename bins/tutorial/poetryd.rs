@@ -304,6 +304,10 @@ mod slowpoetry {
     }
 
     impl Protocol for SlowPoetryProtocol {
+        /// A client that has finished sending (`nc -N`) still gets the whole poem.
+        fn read_connection_lost(&mut self) -> bool {
+            true
+        }
         fn connection_made(&mut self, transport: Rc<dyn Transport>) {
             log::msg_from(
                 &log_system::<SlowPoetryFactory>(),
@@ -787,6 +791,10 @@ mod poetry_proxy {
     }
 
     impl Protocol for PoetryProxyProtocol {
+        /// A client that has finished sending (`nc -N`) still gets the whole poem.
+        fn read_connection_lost(&mut self) -> bool {
+            true
+        }
         fn connection_made(&mut self, transport: Rc<dyn Transport>) {
             self.service.serve(transport);
         }

@@ -69,6 +69,10 @@ struct SlowPoetryProtocol {
 }
 
 impl Protocol for SlowPoetryProtocol {
+    /// A client that has finished sending (`nc -N`) still gets the whole poem.
+    fn read_connection_lost(&mut self) -> bool {
+        true
+    }
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         let settings = Rc::clone(&self.settings);
         if !settings.quiet {

@@ -89,6 +89,15 @@ pub trait Protocol {
         let _ = data;
     }
 
+    /// The peer has finished sending: it shut down its side of the connection (`nc -N` does, once
+    /// its input ends), and may still be reading. Return `true` to go on writing, until
+    /// `lose_connection` (Twisted's `IHalfCloseableProtocol.readConnectionLost`): what a server
+    /// that only sends wants. By default, as in Twisted, the end of the peer's input is the end of
+    /// the connection.
+    fn read_connection_lost(&mut self) -> bool {
+        false
+    }
+
     /// The connection is closed, for the reason given. No other method is called after this.
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         let _ = reason;

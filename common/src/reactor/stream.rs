@@ -278,11 +278,15 @@ pub(crate) async fn drive<S: Socket>(
         protocol.connection_made(handle)
     });
     let mut producer_paused = false;
+    // Whether the peer has finished sending (a half-close) and the protocol goes on writing.
+    let mut input_done = false;
     let reason = loop {
         if let Some(reason) = transport.finished() {
             break reason;
         }
-        let want_read = transport.state.get() == LinkState::Open && !transport.reading_paused.get();
+        let want_read = transport.state.get() == LinkState::Open
+            && !transport.reading_paused.get()
+            && !input_done;
         let want_write = !transport.outgoing.borrow().is_empty();
         let event = next_event(&transport, want_read, want_write).await;
         let outcome = match event {
@@ -292,7 +296,15 @@ pub(crate) async fn drive<S: Socket>(
             Event::Writable(ready) => ready.and_then(|()| transport.flush()),
         };
         if let Err(error) = outcome {
-            transport.end(end_of_stream_reason(&error));
+            // The end of the peer's input ends the connection, unless the protocol would rather
+            // finish what it is sending (a server that only sends, to `nc -N`).
+            if error.kind() == io::ErrorKind::UnexpectedEof
+                && half_close(&transport, &mut *protocol)
+            {
+                input_done = true;
+            } else {
+                transport.end(end_of_stream_reason(&error));
+            }
             continue;
         }
         // Back-pressure: a protocol whose peer does not read is asked to stop writing, so that
@@ -401,6 +413,16 @@ async fn next_event<S: Socket>(
         Poll::Pending
     })
     .await
+}
+
+/// Tells the protocol the peer has finished sending, and gives its answer: whether to go on
+/// writing. A failing `read_connection_lost` ends the connection.
+fn half_close<S: Socket>(transport: &StreamTransport<S>, protocol: &mut dyn Protocol) -> bool {
+    let mut keep_writing = false;
+    call_protocol(transport, "read_connection_lost", || {
+        keep_writing = protocol.read_connection_lost();
+    });
+    keep_writing && !transport.is_disconnecting()
 }
 
 /// A read error stands for a connection that broke; end of file is turned into an error by
