@@ -244,3 +244,31 @@ fn a_client_that_has_finished_sending_still_gets_the_whole_poem() {
         );
     }
 }
+
+#[test]
+fn the_transform_server_closes_connections_that_say_nothing() {
+    let server = support::Server::start("transformedpoetry", &["--idle-timeout", "0.3"]);
+    let idle: Vec<TcpStream> = (0..50)
+        .map(|_| {
+            let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            stream
+        })
+        .collect();
+    for mut stream in idle {
+        let mut rest = Vec::new();
+        // The server hangs up: the end of the stream (or a reset), never the read's timeout.
+        match stream.read_to_end(&mut rest) {
+            Ok(_) => assert!(rest.is_empty()),
+            Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+    }
+    // A client that does speak is answered as ever.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::io::Write::write_all(&mut stream, &netstring(b"shout.hi")).unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, netstring(b"HI"));
+}

@@ -27,11 +27,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
+use common::cli::duration::parse_duration;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::server::listen_and_run;
 use common::errln;
-use common::protocol::{Address, Factory, Protocol};
+use common::protocol::{Address, Factory, IdleTimeout, Protocol};
 use common::reactor::Reactor;
 
 /// Transform poems sent as netstrings (tutorial Part 12).
@@ -50,6 +51,11 @@ struct Options {
     /// The interface to listen on: a host name or an IP address.
     #[arg(long, default_value = "localhost")]
     iface: String,
+
+    /// Close a connection whose client has sent nothing for this long: seconds (30) or a number
+    /// with a unit (500ms). Clients that connect and say nothing must not use up the server.
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_duration)]
+    idle_timeout: Duration,
 }
 
 /// The help's closing part: the transforms, straight from the service's table, and an example.
@@ -247,6 +253,7 @@ fn main() -> ExitCode {
         reactor: reactor.clone(),
         me: me.clone(),
     });
+    let factory = Rc::new(IdleTimeout::new(&reactor, factory, options.idle_timeout));
     listen_and_run(&reactor, options.port, &options.iface, factory, |port| {
         format!("Serving transforms on {}.", port.get_host())
     })

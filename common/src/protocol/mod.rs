@@ -11,11 +11,14 @@
 //! * a [`Factory`] makes those protocols, and holds what they share (the poem a server serves, the
 //!   poems a client has received). A [`ClientFactory`] also hears how its connection attempts went.
 //! * a [`ClientCreator`] connects one protocol and hands it back as a Deferred once connected, for
-//!   programs that want a connection to talk over rather than events to hear.
+//!   programs that want a connection to talk over rather than events to hear;
+//! * an [`IdleTimeout`] wraps a server's factory so that connections gone quiet are closed.
 
 mod creator;
+mod idle;
 
 pub use creator::ClientCreator;
+pub use idle::IdleTimeout;
 
 use std::fmt;
 use std::io;
