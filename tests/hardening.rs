@@ -235,7 +235,9 @@ fn a_client_that_has_finished_sending_still_gets_the_whole_poem() {
     let slow = support::Server::start("slowpoetry-reactor", &["--delay", "0.005", poem_file]);
     assert_eq!(fetch_after_half_close(slow.port), poem("science.txt"));
     // A proxy with nothing cached yet: the poem comes from the slow server while the client waits.
-    for proxy in ["poetry-proxy-1", "poetry-proxy-2", "poetry-proxy-3"] {
+    // (Proxy 3.0 is left out on purpose: the end of a client's input is how it learns the client
+    // left, and cancels the download, which is its lesson.)
+    for proxy in ["poetry-proxy-1", "poetry-proxy-2"] {
         let server = support::Server::start(proxy, &[&slow.port.to_string()]);
         assert_eq!(
             fetch_after_half_close(server.port),

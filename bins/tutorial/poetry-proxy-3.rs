@@ -210,10 +210,6 @@ struct PoetryProxyProtocol {
 }
 
 impl Protocol for PoetryProxyProtocol {
-    /// A client that has finished sending (`nc -N`) still gets the whole poem.
-    fn read_connection_lost(&mut self) -> bool {
-        true
-    }
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         let writer = Rc::clone(&transport);
         let deferred = self.service.get_poem();
