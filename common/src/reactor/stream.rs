@@ -68,7 +68,8 @@ const READ_SIZE: usize = 64 * 1024;
 const HIGH_WATER: usize = 64 * 1024;
 
 thread_local! {
-    /// The buffer every connection of this thread reads into before calling `data_received`.
+    /// The buffer every connection of this thread reads into before calling `data_received`, and
+    /// drops into what a peer sends after we closed (see [`linger`]).
     static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_SIZE]);
 }
 
@@ -353,7 +354,6 @@ async fn linger<S: Socket>(stream: S) {
         return;
     }
     let drained = async {
-        let mut scrap = [0; 4096];
         loop {
             if std::future::poll_fn(|cx| stream.poll_read_ready(cx))
                 .await
@@ -361,7 +361,10 @@ async fn linger<S: Socket>(stream: S) {
             {
                 return;
             }
-            match stream.try_read(&mut scrap) {
+            // Into the thread's read buffer, not one of our own: a buffer held across the wait
+            // would be part of this task, and a slow server closing ten thousand connections at
+            // once would hold ten thousand of them.
+            match READ_BUFFER.with_borrow_mut(|buffer| stream.try_read(buffer)) {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(error)
