@@ -3,9 +3,9 @@
 //!
 //! Version 2, plus the end: the Deferreds of all the requests go into a `DeferredList`, one Deferred
 //! that fires once every one of them has. Its callback stops the reactor, so the program ends right
-//! after the last answer is printed. The protocol, the factory and `got_data` are version 2's (the
-//! training imports them from `simpleclient2.py`; they are repeated here so that this file reads on
-//! its own).
+//! after the last answer is printed. The protocol and the factory are version 2's, in
+//! `support/deferred_request.rs` (the training imports them from `simpleclient2.py`); `got_data`, the
+//! callback, is version 2's too, repeated here so that this file shows the whole chain it ends.
 //!
 //! One trap, which the original falls into: given no text, the list is empty and fires at once,
 //! before the reactor runs, and a stop asked for then is an error (the original prints
@@ -24,6 +24,11 @@
 #[path = "support/upper_clients.rs"]
 mod upper_clients;
 
+// The protocol and the factory of a request that fires a Deferred with its answer: version 2's,
+// unchanged since.
+#[path = "support/deferred_request.rs"]
+mod deferred_request;
+
 use std::cell::Cell;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -33,10 +38,8 @@ use common::cli::client::exit_status;
 use common::cli::new_reactor;
 use common::cli::output::{print_bytes_line, report_error};
 use common::defer::{Deferred, DeferredList, Failure};
-use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
-};
 
+use deferred_request::UppercaseClientFactory;
 use upper_clients::{CONNECT_TIMEOUT, Requests, print_data, print_failure, print_sending};
 
 /// Send every TEXT to the uppercase server at once, on the reactor, print each whole answer under
@@ -51,55 +54,6 @@ use upper_clients::{CONNECT_TIMEOUT, Requests, print_data, print_failure, print_
 struct Options {
     #[command(flatten)]
     requests: Requests,
-}
-
-/// What one connection does: send the text, gather the answer, and fire the request's Deferred
-/// with it when the connection ends.
-struct UppercaseClientProtocol {
-    text: Rc<[u8]>,
-    /// The request's Deferred, handed over by the factory (Twisted's `self.factory.deferred`).
-    deferred: Deferred<Vec<u8>>,
-    buffer: Vec<u8>,
-}
-
-impl Protocol for UppercaseClientProtocol {
-    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        // The text and CR LF in one write, so in one piece for the server (see simpleclient-1).
-        transport.write(&[&self.text[..], b"\r\n"].concat());
-    }
-
-    fn data_received(&mut self, data: &[u8]) {
-        self.buffer.extend_from_slice(data);
-    }
-
-    fn connection_lost(&mut self, _reason: &DisconnectReason) {
-        // However the connection ended, what came is the answer. A connection ends once, so this is
-        // the Deferred's only firing.
-        let _ = self.deferred.callback(std::mem::take(&mut self.buffer));
-    }
-}
-
-/// One request's factory: the text to send, and the Deferred of the answer.
-struct UppercaseClientFactory {
-    text: Rc<[u8]>,
-    deferred: Deferred<Vec<u8>>,
-}
-
-impl Factory for UppercaseClientFactory {
-    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
-        Some(Box::new(UppercaseClientProtocol {
-            text: Rc::clone(&self.text),
-            deferred: self.deferred.clone(),
-            buffer: Vec::new(),
-        }))
-    }
-}
-
-impl ClientFactory for UppercaseClientFactory {
-    /// No connection, so no protocol to fire the Deferred: the factory fails it.
-    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        let _ = self.deferred.errback(reason.clone());
-    }
 }
 
 /// The callback: one request's whole answer, under its name.

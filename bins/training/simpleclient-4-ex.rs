@@ -22,6 +22,11 @@
 #[path = "support/upper_clients.rs"]
 mod upper_clients;
 
+// The protocol and the factory of a request that fires a Deferred with its answer: version 2's,
+// unchanged since.
+#[path = "support/deferred_request.rs"]
+mod deferred_request;
+
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Instant;
@@ -33,11 +38,9 @@ use common::cli::new_reactor;
 use common::cli::output::{print_bytes_line, report_error};
 use common::defer::{Deferred, DeferredList, Failure};
 use common::outln;
-use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
-};
 use common::reactor::Reactor;
 
+use deferred_request::UppercaseClientFactory;
 use upper_clients::{CONNECT_TIMEOUT, Requests, print_failure, print_sending, python_pair_repr};
 
 /// Send every TEXT to the uppercase server at once, on the reactor, print how long each request
@@ -53,55 +56,6 @@ use upper_clients::{CONNECT_TIMEOUT, Requests, print_failure, print_sending, pyt
 struct Options {
     #[command(flatten)]
     requests: Requests,
-}
-
-/// What one connection does: send the text, gather the answer, and fire the request's Deferred
-/// with it when the connection ends.
-struct UppercaseClientProtocol {
-    text: Rc<[u8]>,
-    /// The request's Deferred, handed over by the factory (Twisted's `self.factory.deferred`).
-    deferred: Deferred<Vec<u8>>,
-    buffer: Vec<u8>,
-}
-
-impl Protocol for UppercaseClientProtocol {
-    fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        // The text and CR LF in one write, so in one piece for the server (see simpleclient-1).
-        transport.write(&[&self.text[..], b"\r\n"].concat());
-    }
-
-    fn data_received(&mut self, data: &[u8]) {
-        self.buffer.extend_from_slice(data);
-    }
-
-    fn connection_lost(&mut self, _reason: &DisconnectReason) {
-        // However the connection ended, what came is the answer. A connection ends once, so this is
-        // the Deferred's only firing.
-        let _ = self.deferred.callback(std::mem::take(&mut self.buffer));
-    }
-}
-
-/// One request's factory: the text to send, and the Deferred of the answer.
-struct UppercaseClientFactory {
-    text: Rc<[u8]>,
-    deferred: Deferred<Vec<u8>>,
-}
-
-impl Factory for UppercaseClientFactory {
-    fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
-        Some(Box::new(UppercaseClientProtocol {
-            text: Rc::clone(&self.text),
-            deferred: self.deferred.clone(),
-            buffer: Vec::new(),
-        }))
-    }
-}
-
-impl ClientFactory for UppercaseClientFactory {
-    /// No connection, so no protocol to fire the Deferred: the factory fails it.
-    fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        let _ = self.deferred.errback(reason.clone());
-    }
 }
 
 /// What a request's chain gives the list: its text, and the answer.
