@@ -202,11 +202,9 @@ fn slowpoetry_reactor_notes_a_client_that_leaves_and_serves_the_others() {
     }
     let reason = line.strip_prefix(&gone).unwrap();
     assert!(
-        [
-            "Connection reset by peer",
-            "Connection closed by the client"
-        ]
-        .contains(&reason),
+        // The server keeps writing after the client's end of input (it may have half-closed), so
+        // it learns the client left from its next write.
+        ["Connection reset by peer", "Broken pipe"].contains(&reason),
         "{reason}"
     );
     let mut received = Vec::new();
