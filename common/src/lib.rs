@@ -43,6 +43,9 @@
 //!   [`service::Application`] and [`service::TcpServer`]: a server as a tree of services that a
 //!   daemon starts and stops together.
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
+//! * [`web`] (the training and the talks): Twisted Web: a tree of [`web::Resource`]s served by a
+//!   [`web::Site`], the factory a reactor listens with; pages that answer at once or stream their
+//!   answer later; HTTP itself by hyper.
 
 pub mod basic;
 pub mod cli;
@@ -55,3 +58,4 @@ pub mod reactor;
 pub mod service;
 pub mod stats;
 pub mod testing;
+pub mod web;
