@@ -86,3 +86,17 @@ twisted_python() {
     fi
     echo "$venv/bin/python"
 }
+
+# need_package COMMAND PACKAGE: installs the Debian PACKAGE (apt-get update first) when COMMAND is
+# missing; a benchmark that cannot get its tool says so and stops.
+need_package() {
+    command -v "$1" >/dev/null && return 0
+    echo "Installing $2 (apt-get)..." >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq "$2"; } >"$workdir/apt.log" 2>&1; then
+        echo "bench: $1 is needed and $2 could not be installed:" >&2
+        tail -5 "$workdir/apt.log" >&2
+        exit 1
+    fi
+}

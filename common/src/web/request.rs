@@ -20,7 +20,6 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode, Version};
-use tokio::sync::oneshot;
 
 use crate::defer::{Deferred, Failure};
 use crate::log;
@@ -77,8 +76,10 @@ struct Inner {
 struct Response {
     code: StatusCode,
     headers: HeaderMap,
-    /// Fired when the head should leave (first write, or finish): the site is waiting for it.
-    head_ready: Option<oneshot::Sender<()>>,
+    /// The head may leave (first write, or finish): the site sends it then.
+    head_ready: bool,
+    /// The site, waiting for the head to be ready.
+    head_waker: Option<Waker>,
     /// Deferreds from `notify_finish`, fired when the response ends one way or the other.
     finish_waiters: Vec<Deferred<()>>,
 }
@@ -101,24 +102,20 @@ pub(crate) struct Outgoing {
 }
 
 impl Request {
-    pub(crate) fn new(
-        incoming: Incoming,
-        postpath: Vec<String>,
-    ) -> (Request, oneshot::Receiver<()>) {
-        let (head_ready, head_wait) = oneshot::channel();
-        let request = Request(Rc::new(Inner {
+    pub(crate) fn new(incoming: Incoming, postpath: Vec<String>) -> Request {
+        Request(Rc::new(Inner {
             incoming,
             prepath: RefCell::new(Vec::new()),
             postpath: RefCell::new(postpath),
             response: RefCell::new(Response {
                 code: StatusCode::OK,
                 headers: HeaderMap::new(),
-                head_ready: Some(head_ready),
+                head_ready: false,
+                head_waker: None,
                 finish_waiters: Vec::new(),
             }),
             outgoing: Rc::new(Outgoing::default()),
-        }));
-        (request, head_wait)
+        }))
     }
 
     /// `GET`, `POST`...
@@ -246,7 +243,7 @@ impl Request {
     /// Whether the response head has been sent (or is on its way): from then on the code and
     /// headers cannot change.
     pub fn started(&self) -> bool {
-        self.0.response.borrow().head_ready.is_none()
+        self.0.response.borrow().head_ready
     }
 
     /// Whether [`finish`](Request::finish) has been called.
@@ -366,9 +363,24 @@ impl Request {
 
     /// Lets the head leave: the site is waiting for this to send the response head.
     fn send_head(&self) {
-        if let Some(ready) = self.0.response.borrow_mut().head_ready.take() {
-            let _ = ready.send(());
+        let mut response = self.0.response.borrow_mut();
+        response.head_ready = true;
+        if let Some(waker) = response.head_waker.take() {
+            waker.wake();
         }
+    }
+
+    /// Waits until the page has written or finished: then the head can be sent.
+    pub(crate) async fn head_ready(&self) {
+        std::future::poll_fn(|cx| {
+            let mut response = self.0.response.borrow_mut();
+            if response.head_ready {
+                return Poll::Ready(());
+            }
+            response.head_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
     }
 
     /// The client went away before the response was finished: drop what is queued and tell those
@@ -381,6 +393,9 @@ impl Request {
         outgoing.queue.borrow_mut().clear();
         outgoing.queued.set(0);
         outgoing.wake_writers();
+        outgoing.wake_body();
+        // A site still waiting for the head goes on, and finds the connection gone.
+        self.send_head();
         let waiters = std::mem::take(&mut self.0.response.borrow_mut().finish_waiters);
         for waiter in waiters {
             let _ = waiter.errback(Failure::new(ConnectionLost));

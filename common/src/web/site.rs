@@ -195,7 +195,7 @@ pub(crate) async fn respond(
         client: pipe.peer.clone(),
         host: pipe.host.clone(),
     };
-    let (request, head_ready) = Request::new(incoming, segments.clone().unwrap_or_default());
+    let request = Request::new(incoming, segments.clone().unwrap_or_default());
     *pipe.current.borrow_mut() = Some(request.clone());
 
     let rendered = match content {
@@ -241,7 +241,7 @@ pub(crate) async fn respond(
         Some(Render::NotAllowed) => unreachable!("render answers NotAllowed itself"),
     };
     // The page will write its answer later: the head leaves with its first write.
-    let _ = head_ready.await;
+    request.head_ready().await;
     let (code, page_headers) = request.take_head();
     let mut response = hyper::Response::new(ResponseBody::Streaming(body));
     *response.status_mut() = code;
@@ -270,14 +270,23 @@ fn find_resource(root: &Rc<dyn Resource>, request: &Request) -> Rc<dyn Resource>
 /// A method the resource does not render gets its 405 or 501 page here.
 fn render(resource: &Rc<dyn Resource>, request: &Request) -> Option<Render> {
     let mut rendered = None;
-    let context = format!("rendering {}", request.uri());
-    guard::call(&context, || {
+    guard::call(&Rendering(request), || {
         rendered = Some(resource.render(request)?);
         Ok::<(), crate::defer::Failure>(())
     });
     match rendered {
         Some(Render::NotAllowed) => Some(not_allowed(request, resource.allowed_methods())),
         other => other,
+    }
+}
+
+/// What the site was doing when a page failed, for the log: `rendering /page?x=1`. Only made
+/// into text if that happens.
+struct Rendering<'a>(&'a Request);
+
+impl std::fmt::Display for Rendering<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rendering {}", self.0.uri())
     }
 }
 
@@ -310,9 +319,7 @@ fn whole_response(request: &Request, body: Bytes) -> Response {
 fn fixed_headers(page: HeaderMap, length: Option<usize>) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(page.len() + 4);
     headers.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
-    if let Ok(date) = HeaderValue::try_from(httpdate::fmt_http_date(SystemTime::now())) {
-        headers.insert(DATE, date);
-    }
+    headers.insert(DATE, http_date());
     let (has_length, has_type) = (
         page.contains_key(CONTENT_LENGTH),
         page.contains_key(CONTENT_TYPE),
@@ -325,6 +332,32 @@ fn fixed_headers(page: HeaderMap, length: Option<usize>) -> HeaderMap {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
     }
     headers
+}
+
+thread_local! {
+    /// The Date header of this second, and the second it is for: formatting a date for every
+    /// answer would cost more than the rest of a small page's head.
+    static DATE_CACHE: std::cell::RefCell<(u64, HeaderValue)> =
+        const { std::cell::RefCell::new((0, HeaderValue::from_static(""))) };
+}
+
+/// The Date header's value for now: `Sat, 28 Nov 2026 18:58:17 GMT`.
+fn http_date() -> HeaderValue {
+    let now = SystemTime::now();
+    let second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    DATE_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != second {
+            let date = httpdate::fmt_http_date(now);
+            *cache = (
+                second,
+                HeaderValue::try_from(date).unwrap_or(HeaderValue::from_static("")),
+            );
+        }
+        cache.1.clone()
+    })
 }
 
 #[cfg(test)]

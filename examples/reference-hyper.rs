@@ -1,0 +1,78 @@
+//! A reference for the web benchmark (scripts/bench/web.sh): the smallest hyper server that answers
+//! every request with talk 001's hello page, one task per connection on a current-thread runtime,
+//! as our reactor runs. `hello-web` (a Twisted Web resource on our site) is measured against it.
+//!
+//! ```text
+//! cargo run --release --example reference-hyper -- [PORT]
+//! ```
+//!
+//! It prints `listening on 127.0.0.1:<port>` on stderr, as the talks' servers do.
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// The page, byte for byte the one `hello-web` sends.
+const PAGE: &[u8] = b"<html><body>Hello Twisted</body></html>";
+
+async fn hello(
+    _request: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mut response = Response::new(Full::new(Bytes::from_static(PAGE)));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/html"),
+    );
+    Ok(response)
+}
+
+fn main() -> ExitCode {
+    let port = match std::env::args().nth(1).map(|port| port.parse::<u16>()) {
+        None => 0,
+        Some(Ok(port)) => port,
+        Some(Err(_)) => {
+            eprintln!("usage: reference-hyper [PORT]");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("reference-hyper: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let listener = match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("reference-hyper: cannot listen on port {port}: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Ok(address) = listener.local_addr() {
+            eprintln!("listening on {address}");
+        }
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::task::spawn_local(async move {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service_fn(hello))
+                    .await;
+            });
+        }
+    })
+}
