@@ -1,7 +1,7 @@
 //! poetryd, our `twistd`: tutorial Part 16, "Twisted Daemonologie", with the plugin of Fast Poetry
 //! 3.0 (`twisted/plugins/fastpoetry_plugin.py`) and, beside it, plugins for a slow poetry server,
-//! the transform server of Part 12 (`transformedpoetry`) and the caching proxy of Part 14
-//! (`poetry-proxy`).
+//! the transform server of Part 12 (`transformedpoetry`), the caching proxy of Part 14
+//! (`poetry-proxy`), and twistd's `web` plugin for static files (talk 001's `twistd web --path`).
 //!
 //! A production server should not live in a terminal: it runs as a daemon (no terminal, its own
 //! session, so that logging out does not stop it), writes a log file instead of printing, and
@@ -21,6 +21,7 @@
 //! cargo run --bin poetryd -- --nodaemon slowpoetry --port 10001 --poem poetry/science.txt
 //! cargo run --bin poetryd -- --nodaemon --pidfile t.pid transformedpoetry --port 11000
 //! cargo run --bin poetryd -- --nodaemon --pidfile p.pid poetry-proxy --port 10002 --server 10000
+//! cargo run --bin poetryd -- --nodaemon web --path . --port 8080                   # talk 001
 //! ```
 
 mod daemon;
@@ -30,6 +31,7 @@ mod poem_service;
 mod poetry_proxy;
 mod slowpoetry;
 mod transformedpoetry;
+mod web;
 
 use std::any::type_name;
 use std::cell::Cell;
@@ -51,6 +53,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use daemon::{Forked, StartReport, daemonize};
 use pidfile::PidFile;
 
+/// The pid file's name unless `--pidfile` gives another.
+const PID_FILE: &str = "poetryd.pid";
+
 /// Run a poetry service as a daemon, as twistd runs a Twisted plugin (tutorial Part 16).
 ///
 /// poetryd detaches from the terminal, logs to a file and writes its process id to a pid file once
@@ -67,6 +72,7 @@ use pidfile::PidFile;
                   poetryd --nodaemon slowpoetry --port 10001 --poem poetry/science.txt --delay 0.5\n  \
                   poetryd transformedpoetry --port 11000\n  \
                   poetryd poetry-proxy --port 10002 --server 10000\n  \
+                  poetryd --nodaemon web --path . --port 8080\n  \
                   poetryd fastpoetry --help\nStop a daemon with: kill $(cat poetryd.pid)"
 )]
 struct Options {
@@ -78,9 +84,10 @@ struct Options {
     #[arg(short, long, value_name = "FILE")]
     logfile: Option<PathBuf>,
 
-    /// The file that holds the server's process id while it runs.
-    #[arg(long, value_name = "FILE", default_value = "poetryd.pid")]
-    pidfile: PathBuf,
+    /// The file that holds the server's process id while it runs. [default: poetryd.pid; none for
+    /// the web plugin with --nodaemon, which would write it into the folder it serves]
+    #[arg(long, value_name = "FILE")]
+    pidfile: Option<PathBuf>,
 
     #[command(subcommand)]
     plugin: Option<Plugin>,
@@ -112,6 +119,12 @@ enum Plugin {
     /// meanwhile wait for that same download, and later ones get the cached copy (the proxy of
     /// Part 14, as a plugin).
     PoetryProxy(poetry_proxy::Options),
+    /// A web server for static files.
+    ///
+    /// Serves a folder over HTTP, as `twistd web --path` does (talk 001, "A simple HTTP Server"):
+    /// files with their length, type and date, ranges, listings of folders without an index file.
+    /// No file is ever run, and nothing outside the folder is served.
+    Web(web::Options),
 }
 
 impl Plugin {
@@ -122,7 +135,15 @@ impl Plugin {
             Plugin::Slowpoetry(_) => "slowpoetry",
             Plugin::Transformedpoetry(_) => "transformedpoetry",
             Plugin::PoetryProxy(_) => "poetry-proxy",
+            Plugin::Web(_) => "web",
         }
+    }
+
+    /// Whether the plugin writes a pid file in the foreground when no `--pidfile` asks for one.
+    /// The tutorial's `kill $(cat twistd.pid)` needs it; a web server would list it in the folder
+    /// it serves (the web plugin's usual folder is the current one).
+    fn pid_file_in_foreground(&self) -> bool {
+        !matches!(self, Plugin::Web(_))
     }
 
     /// The top service of the plugin's tree: Twisted's `IServiceMaker.makeService`.
@@ -132,6 +153,7 @@ impl Plugin {
             Plugin::Slowpoetry(options) => slowpoetry::make_service(options, reactor),
             Plugin::Transformedpoetry(options) => transformedpoetry::make_service(options, reactor),
             Plugin::PoetryProxy(options) => poetry_proxy::make_service(options, reactor),
+            Plugin::Web(options) => web::make_service(options, reactor),
         }
     }
 }
@@ -211,19 +233,26 @@ fn reopen_log() {
 
 /// The daemon's life, from the startup lines to `Server Shut Down.`: start the application once
 /// the reactor runs, write the pid file, tell the starting process, run until a signal, stop.
-fn serve(plugin: &Plugin, pid_file: &PidFile, stale: Option<i32>, report: StartReport) -> ExitCode {
+///
+/// `pid_file` is the pid file to write, if any, and the pid of the stale file it replaced.
+fn serve(
+    plugin: &Plugin,
+    pid_file: Option<(PidFile, Option<i32>)>,
+    report: StartReport,
+) -> ExitCode {
     log::msg(format!(
         "poetryd {} (pid {}) starting up.",
         env!("CARGO_PKG_VERSION"),
         std::process::id()
     ));
     log::msg(format!("reactor class: {}.", type_name::<Reactor>()));
-    if let Some(pid) = stale {
+    if let Some((pid_file, Some(pid))) = &pid_file {
         log::msg(format!(
             "Removed the stale pid file {} (PID {pid} is not running).",
             pid_file.path.display()
         ));
     }
+    let pid_file = pid_file.map(|(pid_file, _)| Rc::new(pid_file));
     let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {
@@ -242,14 +271,14 @@ fn serve(plugin: &Plugin, pid_file: &PidFile, stale: Option<i32>, report: StartR
         Rc::clone(&application),
         Rc::clone(&started),
     );
-    let pid_path = pid_file.path.clone();
+    let to_write = pid_file.clone();
     reactor.call_when_running(move || {
         // Signals first: a SIGHUP that arrives once we have said we are up must not kill us.
         watch_signals(&handle, Rc::clone(&app));
         let outcome = app
             .start()
             .map_err(|failure| format!("{}: error: {}", program_name(), failure.error()))
-            .and_then(|()| PidFile { path: pid_path }.write());
+            .and_then(|()| to_write.map_or(Ok(()), |pid_file| pid_file.write()));
         match outcome {
             Ok(()) => {
                 ok.set(true);
@@ -270,7 +299,7 @@ fn serve(plugin: &Plugin, pid_file: &PidFile, stale: Option<i32>, report: StartR
         let _ = application.stop_service();
     }
     log::msg("Main loop terminated.");
-    if started.get() {
+    if let Some(pid_file) = pid_file.filter(|_| started.get()) {
         pid_file.remove();
     }
     log::msg("Server Shut Down.");
@@ -291,15 +320,18 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     // Everything that can be refused is checked here, in the terminal, before forking.
-    let pid_file = PidFile {
-        path: options.pidfile.clone(),
-    };
-    let stale = match pid_file.clear_stale() {
-        Ok(stale) => stale,
-        Err(line) => {
-            errln!("{line}");
-            return ExitCode::FAILURE;
-        }
+    let pid_path = options.pidfile.clone().or_else(|| {
+        (!options.nodaemon || plugin.pid_file_in_foreground()).then(|| PathBuf::from(PID_FILE))
+    });
+    let pid_file = match pid_path.map(|path| PidFile { path }) {
+        None => None,
+        Some(pid_file) => match pid_file.clear_stale() {
+            Ok(stale) => Some((pid_file, stale)),
+            Err(line) => {
+                errln!("{line}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     if let Err(error) = start_logging(&options) {
         report_error(error);
@@ -317,5 +349,5 @@ fn main() -> ExitCode {
             }
         }
     };
-    serve(plugin, &pid_file, stale, report)
+    serve(plugin, pid_file, report)
 }
