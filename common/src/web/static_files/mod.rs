@@ -11,15 +11,15 @@
 //! ```
 //!
 //! A [`File`] is a folder (or a single file) put in a site's tree. It is a leaf: whatever path
-//! remains below it names something inside its folder, and it finds that itself ([`resolve`]).
+//! remains below it names something inside its folder, and it finds that itself (`resolve`).
 //! What it answers, as Twisted's `static.File` answers:
 //!
 //! * a file: its bytes, with `Accept-Ranges`, `Content-Length`, `Content-Type`, `Content-Encoding`
-//!   for compressed files, and `Last-Modified` ([`types`] says which type); `If-Modified-Since`
-//!   and `Range` are honoured ([`ranges`], [`send`]); the bytes are streamed, never read whole;
+//!   for compressed files, and `Last-Modified` (`types` says which type); `If-Modified-Since`
+//!   and `Range` are honoured (`ranges`, `send`); the bytes are streamed, never read whole;
 //! * a folder asked without its trailing slash: a 302 to the slash form, query kept;
 //! * a folder with its slash: its index file (`index`, `index.html`, `index.htm`, unless told
-//!   otherwise), else the listing of its entries ([`listing`]);
+//!   otherwise), else the listing of its entries (`listing`);
 //! * anything else, and any path that would leave the folder: the 404 `File not found.`.
 //!
 //! Where it differs from Twisted, on purpose: no file is ever run (Twisted's `twistd web` runs
