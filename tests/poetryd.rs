@@ -442,6 +442,7 @@ fn with_no_plugin_it_lists_the_plugins() {
         "slowpoetry A slow poetry service",
         "transformedpoetry A poetry transformation service",
         "poetry-proxy A caching poetry proxy",
+        "web A web server for static files",
     ] {
         assert!(out.iter().any(|line| words(line) == plugin), "{out:?}");
     }

@@ -21,6 +21,7 @@
 //!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
 //!     report, the exit status).
+//!   * [`cli::web`]: the options of the programs that serve a folder over HTTP.
 //!
 //! * [`reactor`] (Parts 3 and 4): the event loop, Twisted's API on a single-threaded tokio runtime:
 //!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP and
@@ -45,7 +46,7 @@
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
 //! * [`web`] (the training and the talks): Twisted Web: a tree of [`web::Resource`]s served by a
 //!   [`web::Site`], the factory a reactor listens with; pages that answer at once or stream their
-//!   answer later; HTTP itself by hyper.
+//!   answer later; folders and files on disk ([`web::File`]); HTTP itself by hyper.
 
 pub mod basic;
 pub mod cli;

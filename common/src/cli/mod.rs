@@ -11,6 +11,7 @@ pub mod output;
 pub mod poem;
 pub mod progress;
 pub mod server;
+pub mod web;
 
 /// Makes the reactor of a program, or says why it cannot, for [`output::report_error`].
 pub fn new_reactor() -> Result<crate::reactor::Reactor, String> {

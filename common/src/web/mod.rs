@@ -15,6 +15,7 @@
 //! * [`request`]: [`Request`], the request read and the response being made;
 //! * [`site`]: the factory, [`Site`];
 //! * [`data`]: a fixed page, [`Data`];
+//! * [`static_files`]: files and folders on disk, [`File`] (Twisted's `static.File`);
 //! * [`pages`]: the error pages, [`ErrorPage`].
 
 mod access_log;
@@ -24,9 +25,11 @@ pub mod pages;
 pub mod request;
 pub mod resource;
 pub mod site;
+pub mod static_files;
 
 pub use data::Data;
 pub use pages::{ErrorPage, escape_html};
 pub use request::{ConnectionLost, MissingArgument, Request};
 pub use resource::{Branch, Children, Render, RenderResult, Resource};
 pub use site::Site;
+pub use static_files::File;

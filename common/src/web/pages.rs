@@ -78,6 +78,13 @@ pub(crate) fn not_allowed(request: &Request, allowed: &[Method]) -> Render {
         );
         return ErrorPage::new(StatusCode::NOT_IMPLEMENTED, "Huh?", &detail).render_on(request);
     }
+    method_not_allowed(request, allowed)
+}
+
+/// The 405 page with its `Allow` header, whatever the method: for a resource that refuses even
+/// the methods Twisted would call unknown (a directory listing refuses PUT with a 405, not a 501).
+pub(crate) fn method_not_allowed(request: &Request, allowed: &[Method]) -> Render {
+    let method = request.method();
     let mut names: Vec<&str> = Vec::new();
     if allowed.contains(&Method::GET) && !allowed.contains(&Method::HEAD) {
         names.push("HEAD");

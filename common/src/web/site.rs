@@ -245,7 +245,7 @@ pub(crate) async fn respond(
     let (code, page_headers) = request.take_head();
     let mut response = hyper::Response::new(ResponseBody::Streaming(body));
     *response.status_mut() = code;
-    *response.headers_mut() = fixed_headers(page_headers, None);
+    *response.headers_mut() = fixed_headers(code, page_headers, None);
     Ok(response)
 }
 
@@ -309,14 +309,15 @@ fn whole_response(request: &Request, body: Bytes) -> Response {
     let (code, page_headers) = request.take_head();
     let mut response = hyper::Response::new(ResponseBody::Whole(Some(body.clone())));
     *response.status_mut() = code;
-    *response.headers_mut() = fixed_headers(page_headers, Some(body.len()));
+    *response.headers_mut() = fixed_headers(code, page_headers, Some(body.len()));
     request.note_sent(body.len());
     response
 }
 
 /// The head's headers in Twisted's order: `Server` and `Date`, the page's own, the length of a
-/// whole body (unless the page set one), and last the default `Content-Type: text/html`.
-fn fixed_headers(page: HeaderMap, length: Option<usize>) -> HeaderMap {
+/// whole body (unless the page set one), and last the default `Content-Type: text/html`, which
+/// answers that never have a body (204, 304) go without, as in Twisted.
+fn fixed_headers(code: StatusCode, page: HeaderMap, length: Option<usize>) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(page.len() + 4);
     headers.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
     headers.insert(DATE, http_date());
@@ -328,7 +329,8 @@ fn fixed_headers(page: HeaderMap, length: Option<usize>) -> HeaderMap {
     if let Some(length) = length.filter(|_| !has_length) {
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     }
-    if !has_type {
+    let bodiless = matches!(code, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
+    if !has_type && !bodiless {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
     }
     headers
