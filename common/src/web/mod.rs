@@ -8,7 +8,7 @@
 //! answered from GET, an access log line per request when logging is on.
 //!
 //! HTTP itself (request parsing, keep-alive, chunked bodies, HTTP/1.0, limits on heads and bodies,
-//! a timeout for slow heads) is hyper's: the site's [`channel`] protocol hands the connection's
+//! a timeout for slow heads) is hyper's: the site's channel protocol hands the connection's
 //! bytes to hyper, which hands back requests.
 //!
 //! * [`resource`]: the tree: [`Resource`], [`Render`], [`Branch`] (a node that only holds children);
