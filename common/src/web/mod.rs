@@ -15,7 +15,8 @@
 //! * [`request`]: [`Request`], the request read and the response being made;
 //! * [`site`]: the factory, [`Site`];
 //! * [`data`]: a fixed page, [`Data`];
-//! * [`pages`]: the error pages, [`ErrorPage`].
+//! * [`pages`]: the error pages, [`ErrorPage`];
+//! * [`serve`]: the whole `main` of a web program, [`serve_site`].
 
 mod access_log;
 mod channel;
@@ -23,10 +24,12 @@ pub mod data;
 pub mod pages;
 pub mod request;
 pub mod resource;
+pub mod serve;
 pub mod site;
 
 pub use data::Data;
 pub use pages::{ErrorPage, escape_html};
 pub use request::{ConnectionLost, MissingArgument, Request};
 pub use resource::{Branch, Children, Render, RenderResult, Resource};
+pub use serve::{SiteLog, serve_site};
 pub use site::Site;
