@@ -17,7 +17,8 @@
 //!     with a poem once it has it (save it, print it).
 //!   * [`cli::output`]: printing lines (of text, or of raw bytes) that reach a pipe at once, and
 //!     one-line error reports.
-//!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...).
+//!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...),
+//!     the later courses' `--listen`, and the `main` of a server, silent or logging as twistd does.
 //!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
 //!     report, the exit status).
@@ -46,7 +47,8 @@
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
 //! * [`web`] (the training and the talks): Twisted Web: a tree of [`web::Resource`]s served by a
 //!   [`web::Site`], the factory a reactor listens with; pages that answer at once or stream their
-//!   answer later; folders and files on disk ([`web::File`]); HTTP itself by hyper.
+//!   answer later; folders and files on disk ([`web::File`]); HTTP itself by hyper;
+//!   [`web::serve_site`], the whole `main` of a web program.
 
 pub mod basic;
 pub mod cli;

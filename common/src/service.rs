@@ -301,13 +301,9 @@ impl<F: Factory + 'static> TcpServer<F> {
             .reactor
             .listen_tcp(self.port, factory, &self.interface)
             .map_err(Failure::new)?;
-        log::msg(format!(
-            "{} starting on {}",
-            class_name::<F>(),
-            port.get_host().port().unwrap_or(self.port)
-        ));
+        log_port_started::<F>(&port.get_host());
         *self.listening.borrow_mut() = Some(port);
-        log::msg(format!("Starting factory {}", factory_repr(&self.factory)));
+        log_factory_starting(&self.factory);
         guard::call(&"calling start_factory", || self.factory.start_factory());
         Ok(())
     }
@@ -334,11 +330,11 @@ impl<F: Factory + 'static> Service for TcpServer<F> {
         let Some(port) = self.listening.borrow_mut().take() else {
             return succeed(());
         };
-        let number = port.get_host().port().unwrap_or(self.port);
+        let address = port.get_host();
         let factory = Rc::clone(&self.factory);
         port.stop_listening().add_callback(move |()| {
-            log::msg(format!("(TCP Port {number} Closed)"));
-            log::msg(format!("Stopping factory {}", factory_repr(&factory)));
+            log_port_closed(&address);
+            log_factory_stopping(&factory);
             guard::call(&"calling stop_factory", || factory.stop_factory());
             Ok::<(), Failure>(())
         })
@@ -352,6 +348,44 @@ struct PortFactory<F>(Rc<F>);
 impl<F: Factory> Factory for PortFactory<F> {
     fn build_protocol(&self, peer: &Address) -> Option<Box<dyn Protocol>> {
         self.0.build_protocol(peer)
+    }
+}
+
+/// Logs that a port of a factory of type `F` listens at `address`, in twistd's words:
+/// `Site starting on 8000` (a UNIX socket: `Site starting on '/tmp/web.sock'`).
+pub(crate) fn log_port_started<F: ?Sized>(address: &Address) {
+    log::msg(format!(
+        "{} starting on {}",
+        class_name::<F>(),
+        port_label(address)
+    ));
+}
+
+/// Logs that the port at `address` is closed: `(TCP Port 8000 Closed)`.
+pub(crate) fn log_port_closed(address: &Address) {
+    let kind = match address {
+        Address::Tcp(_) => "TCP",
+        Address::Unix(_) => "UNIX",
+    };
+    log::msg(format!("({kind} Port {} Closed)", port_label(address)));
+}
+
+/// Logs that `factory` starts serving: `Starting factory <Site object at 0x55d4c0a1b2c0>`.
+pub(crate) fn log_factory_starting<F>(factory: &Rc<F>) {
+    log::msg(format!("Starting factory {}", factory_repr(factory)));
+}
+
+/// Logs that `factory` has stopped serving: `Stopping factory <Site object at 0x55d4c0a1b2c0>`.
+pub(crate) fn log_factory_stopping<F>(factory: &Rc<F>) {
+    log::msg(format!("Stopping factory {}", factory_repr(factory)));
+}
+
+/// How twistd names a port in its lines: the number of a TCP port, the quoted path of a UNIX one.
+fn port_label(address: &Address) -> String {
+    match address {
+        Address::Tcp(address) => address.port().to_string(),
+        Address::Unix(Some(path)) => format!("'{}'", path.display()),
+        Address::Unix(None) => "''".to_owned(),
     }
 }
 

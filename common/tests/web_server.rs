@@ -87,7 +87,11 @@ fn start_site(max_body: usize, header_timeout: Duration) -> u16 {
         let outcome = Rc::new(RefCell::new(String::from("none")));
         let root = Rc::new(Branch::new());
         root.put_child("", Rc::new(Hello));
-        root.put_child("data", Rc::new(Data::new("hello world", "text/plain")));
+        let data = Rc::new(Data::new("hello world", "text/plain"));
+        let own_child = Rc::new(Data::new("hello self", "text/plain"));
+        own_child.put_child("", Rc::clone(&own_child) as Rc<dyn Resource>);
+        data.put_child("self", own_child);
+        root.put_child("data", data);
         root.put_child(
             "long",
             Rc::new(Long {
@@ -161,6 +165,17 @@ fn data_sends_its_type_then_its_length_and_head_sends_no_body() {
             "HTTP/1.0 200 OK\r\n{SERVER}\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n"
         )
     );
+}
+
+#[test]
+fn data_is_not_a_leaf_so_what_is_below_it_is_a_404_unless_put_there() {
+    let port = site();
+    let answer = exchange(port, "GET /data/below HTTP/1.0\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.0 404 Not Found\r\n"), "{answer}");
+    // Talk 004's trick: a page put as its own child `""` answers `/data/`, `/data//`...
+    let answer = exchange(port, "GET /data/self// HTTP/1.0\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.0 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nhello self"), "{answer}");
 }
 
 #[test]

@@ -3,8 +3,11 @@
 //! The tutorial's servers take `--port` and `--iface` and print their port on stdout, as the
 //! tutorial's do. The servers of the later courses print nothing of their own on stdout (the talks'
 //! servers are silent), take `--listen ENDPOINT` besides `--port` and `--interface`
-//! ([`ListenOptions`]), and say on stderr where they listen ([`listen_on`], [`run_server`]).
+//! ([`ListenOptions`]), and say on stderr where they listen ([`listen_on`], [`run_server`]). Those
+//! of the training that start Twisted's log on stdout log their start and their end as twistd
+//! does ([`run_logged_server`]).
 
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -14,8 +17,12 @@ use super::duration::parse_duration;
 use super::output::{keep_serving_without_readers, report_error};
 use super::poem::poetry_file;
 use crate::endpoints::{DEFAULT_INTERFACE, ServerEndpoint};
+use crate::log;
 use crate::protocol::Factory;
 use crate::reactor::{ListeningPort, Reactor};
+use crate::service::{
+    log_factory_starting, log_factory_stopping, log_port_closed, log_port_started,
+};
 
 /// Which poem a server serves, and where it listens.
 #[derive(Debug, Clone, clap::Args)]
@@ -155,13 +162,9 @@ pub fn listen_on<F: Factory + 'static>(
 pub fn run_server(
     setup: impl FnOnce(&Reactor) -> Result<Vec<ListeningPort>, ExitCode>,
 ) -> ExitCode {
-    keep_serving_without_readers();
-    let reactor = match super::new_reactor() {
+    let reactor = match server_reactor() {
         Ok(reactor) => reactor,
-        Err(error) => {
-            report_error(error);
-            return ExitCode::FAILURE;
-        }
+        Err(status) => return status,
     };
     let ports = match setup(&reactor) {
         Ok(ports) => ports,
@@ -172,4 +175,69 @@ pub fn run_server(
         port.stop_listening();
     }
     ExitCode::SUCCESS
+}
+
+/// The whole `main` of a server that logs on stdout as the training's web and key-value servers do
+/// (`log.startLogging(sys.stdout)`): [`run_server`]'s life, with twistd's lines around it.
+///
+/// `make_factory` makes the factory once the reactor exists; the server listens with it on each
+/// endpoint (saying where on stderr, as [`listen_on`] does) and logs, on stdout:
+///
+/// ```text
+/// 2026-11-28 18:46:07+0000 [-] Log opened.
+/// 2026-11-28 18:46:07+0000 [-] Site starting on 8000
+/// 2026-11-28 18:46:07+0000 [-] Starting factory <Site object at 0x55d4c0a1b2c0>
+///                              ... what the server logs while it runs ...
+/// 2026-11-28 18:47:12+0000 [-] Received SIGTERM, shutting down.
+/// 2026-11-28 18:47:12+0000 [-] (TCP Port 8000 Closed)
+/// 2026-11-28 18:47:12+0000 [-] Stopping factory <Site object at 0x55d4c0a1b2c0>
+/// 2026-11-28 18:47:12+0000 [-] Main loop terminated.
+/// ```
+///
+/// The factory is named by its type, as [`TcpServer`](crate::service::TcpServer) names it. A
+/// server stopped by SIGINT or SIGTERM exits with status 0; one that cannot listen reports it in
+/// one line on stderr and exits with status 1.
+pub fn run_logged_server<F: Factory + 'static>(
+    endpoints: &[ServerEndpoint],
+    make_factory: impl FnOnce(&Reactor) -> Rc<F>,
+) -> ExitCode {
+    let reactor = match server_reactor() {
+        Ok(reactor) => reactor,
+        Err(status) => return status,
+    };
+    log::start_logging(io::stdout());
+    let factory = make_factory(&reactor);
+    let ports = match listen_on(&reactor, endpoints, Rc::clone(&factory)) {
+        Ok(ports) => ports,
+        Err(status) => return status,
+    };
+    // Twisted says a factory starts after the line of its first port, once.
+    for (index, port) in ports.iter().enumerate() {
+        log_port_started::<F>(&port.get_host());
+        if index == 0 {
+            log_factory_starting(&factory);
+        }
+    }
+    let _ = reactor.run();
+    if let Some(signal) = reactor.stopped_by_signal() {
+        log::msg(format!("Received {signal}, shutting down."));
+    }
+    for port in ports {
+        let address = port.get_host();
+        let _ = port.stop_listening();
+        log_port_closed(&address);
+    }
+    log_factory_stopping(&factory);
+    log::msg("Main loop terminated.");
+    ExitCode::SUCCESS
+}
+
+/// The reactor of a server, made after telling the process to survive readers that go away; when
+/// it cannot be made, the error is reported and the exit status to end with is returned.
+fn server_reactor() -> Result<Reactor, ExitCode> {
+    keep_serving_without_readers();
+    super::new_reactor().map_err(|error| {
+        report_error(error);
+        ExitCode::FAILURE
+    })
 }

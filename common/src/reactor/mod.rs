@@ -101,6 +101,8 @@ struct Inner {
     timers: Rc<Timers>,
     phase: Cell<Phase>,
     stop_requested: Notify,
+    /// The signal that stopped the loop (`SIGINT`, `SIGTERM`), if one did.
+    stopped_by: Cell<Option<&'static str>>,
     /// Callbacks to make as soon as `run` starts the loop.
     when_running: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// How many ports and connections use each factory.
@@ -139,6 +141,7 @@ impl Reactor {
                 timers,
                 phase: Cell::new(Phase::Ready),
                 stop_requested: Notify::new(),
+                stopped_by: Cell::new(None),
                 when_running: RefCell::new(VecDeque::new()),
                 factory_users: port::FactoryUsers::default(),
                 readers: fd::Readers::default(),
@@ -211,6 +214,12 @@ impl Reactor {
         self.inner.phase.set(Phase::Stopping);
         self.inner.stop_requested.notify_one();
         Ok(())
+    }
+
+    /// The signal that stopped the loop, by its name (`SIGINT` or `SIGTERM`), if a signal did:
+    /// what a server that logs says after `run` returns (`Received SIGTERM, shutting down.`).
+    pub fn stopped_by_signal(&self) -> Option<&'static str> {
+        self.inner.stopped_by.get()
     }
 
     /// Whether the loop is running (and has not been asked to stop).
@@ -303,9 +312,12 @@ fn stop_on_signals(reactor: Reactor) -> impl Future<Output = ()> {
         let (Ok(mut interrupt), Ok(mut terminate)) = handlers else {
             return;
         };
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        if reactor.is_running() {
+            reactor.inner.stopped_by.set(Some(name));
         }
         let _ = reactor.stop();
     }

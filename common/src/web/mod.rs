@@ -16,7 +16,8 @@
 //! * [`site`]: the factory, [`Site`];
 //! * [`data`]: a fixed page, [`Data`];
 //! * [`static_files`]: files and folders on disk, [`File`] (Twisted's `static.File`);
-//! * [`pages`]: the error pages, [`ErrorPage`].
+//! * [`pages`]: the error pages, [`ErrorPage`];
+//! * [`serve`]: the whole `main` of a web program, [`serve_site`].
 
 mod access_log;
 mod channel;
@@ -24,6 +25,7 @@ pub mod data;
 pub mod pages;
 pub mod request;
 pub mod resource;
+pub mod serve;
 pub mod site;
 pub mod static_files;
 
@@ -31,5 +33,6 @@ pub use data::Data;
 pub use pages::{ErrorPage, escape_html};
 pub use request::{ConnectionLost, MissingArgument, Request};
 pub use resource::{Branch, Children, Render, RenderResult, Resource};
+pub use serve::{SiteLog, serve_site};
 pub use site::Site;
 pub use static_files::File;
