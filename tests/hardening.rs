@@ -91,10 +91,16 @@ fn a_transform_reply_arrives_whole_when_another_request_follows_it() {
     std::thread::sleep(Duration::from_millis(300));
     let mut received = Vec::new();
     stream.read_to_end(&mut received).unwrap();
+    // The first reply whole; the second whole too if its request had arrived when the server
+    // chose to close (the server closes after the requests of the read that carried the first),
+    // else not begun: never a reply cut short by a reset.
     let reply = netstring("A".repeat(99_000).as_bytes());
-    let expected = [reply.clone(), reply].concat();
-    assert_eq!(received.len(), expected.len(), "both replies, whole");
-    assert!(received == expected);
+    let both = [reply.clone(), reply.clone()].concat();
+    assert!(
+        received == reply || received == both,
+        "{} bytes: not one or two whole replies",
+        received.len()
+    );
 }
 
 #[test]

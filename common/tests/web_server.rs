@@ -127,6 +127,36 @@ fn exchange(port: u16, request: &str) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// Sends `request` raw and reads everything until the server closes, still able to send: a
+/// client that stops sending before a page that answers later is done is gone, as in Twisted.
+fn exchange_open(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A client that stops sending before a page that answers later has begun is gone for it (the
+/// page hears so), while a page that answers at once still answers it.
+#[test]
+fn a_client_that_stops_sending_gets_only_the_answers_made_at_once() {
+    let port = site();
+    let answer = exchange(port, "GET / HTTP/1.0\r\n\r\n");
+    assert!(answer.ends_with("\r\n\r\nHELLO"), "{answer}");
+    let answer = exchange(port, "GET /long HTTP/1.0\r\n\r\n");
+    assert!(!answer.contains("ABC"), "{answer}");
+    thread::sleep(Duration::from_millis(50));
+    let outcome = exchange(port, "GET /outcome HTTP/1.0\r\n\r\n");
+    assert!(
+        outcome.ends_with("\r\n\r\nlost: ConnectionLost"),
+        "{outcome}"
+    );
+}
+
 /// The answer without its `Date` line, which changes every second.
 fn without_date(answer: &str) -> String {
     answer
@@ -280,7 +310,10 @@ fn a_posted_body_reaches_the_page_and_one_over_the_limit_is_a_413() {
 #[test]
 fn a_page_not_done_yet_is_streamed_chunked_over_http_11_and_raw_over_http_10() {
     let port = site();
-    let answer = exchange(port, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = exchange_open(
+        port,
+        "GET /long HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(
         answer.contains("\r\nTransfer-Encoding: chunked\r\n"),
         "{answer}"
@@ -289,7 +322,7 @@ fn a_page_not_done_yet_is_streamed_chunked_over_http_11_and_raw_over_http_10() {
         answer.ends_with("\r\n\r\n1\r\nA\r\n1\r\nB\r\n1\r\nC\r\n0\r\n\r\n"),
         "{answer}"
     );
-    let answer = exchange(port, "GET /long HTTP/1.0\r\n\r\n");
+    let answer = exchange_open(port, "GET /long HTTP/1.0\r\n\r\n");
     assert!(answer.starts_with("HTTP/1.0 200 OK\r\n"), "{answer}");
     assert!(!answer.contains("chunked"), "{answer}");
     assert!(answer.ends_with("\r\n\r\nABC"), "{answer}");

@@ -52,6 +52,9 @@ fi
 folder=$workdir/site
 mkdir -p "$folder"
 head -c $((1024 * 1024)) /dev/urandom >"$folder/big.bin"
+# nginx's worker may run as another user (nobody, when started as root): let it read the file.
+chmod go+rx "$workdir" "$folder"
+chmod go+r "$folder/big.bin"
 
 # start_nginx: nginx with one worker serving $folder on a free port; sets $server_pid (the worker,
 # whose CPU time is the server's) and $server_port.

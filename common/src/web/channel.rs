@@ -72,9 +72,14 @@ impl Pipe {
         self.transport.abort_connection();
     }
 
+    /// Whether the client has finished sending (or is gone).
+    pub(crate) fn client_stopped_sending(&self) -> bool {
+        self.read_closed.get()
+    }
+
     /// The client is gone (or has stopped sending while a page is still answering it): the page
     /// hears that its request is lost.
-    fn tell_current_request(&self) {
+    pub(crate) fn tell_current_request(&self) {
         if let Some(request) = self.current.borrow_mut().take() {
             request.connection_lost();
         }
@@ -153,8 +158,9 @@ impl Protocol for HttpChannel {
 
     /// The client has finished sending. If a page is still answering it, the client has gone (as
     /// curl or a browser leave): as in Twisted, the request is lost and the connection closed.
-    /// Otherwise it is a client that half-closes after its request (`nc -N`): hyper reads the end
-    /// of input, answers what it has, and closes.
+    /// Otherwise hyper reads the end of input after what came before it, answers the requests
+    /// whose pages answer at once (what `nc -N` expects), and closes; a page that would answer
+    /// later finds its client gone, as in Twisted.
     fn read_connection_lost(&mut self) -> bool {
         let Some(pipe) = &self.pipe else { return false };
         if pipe.answering() {

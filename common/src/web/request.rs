@@ -102,14 +102,15 @@ pub(crate) struct Outgoing {
 }
 
 impl Request {
-    pub(crate) fn new(incoming: Incoming, postpath: Vec<String>) -> Request {
+    /// A request, whose response starts with `headers` (the site's own, which come first).
+    pub(crate) fn new(incoming: Incoming, postpath: Vec<String>, headers: HeaderMap) -> Request {
         Request(Rc::new(Inner {
             incoming,
             prepath: RefCell::new(Vec::new()),
             postpath: RefCell::new(postpath),
             response: RefCell::new(Response {
                 code: StatusCode::OK,
-                headers: HeaderMap::new(),
+                headers,
                 head_ready: false,
                 head_waker: None,
                 finish_waiters: Vec::new(),

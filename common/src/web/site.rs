@@ -195,7 +195,11 @@ pub(crate) async fn respond(
         client: pipe.peer.clone(),
         host: pipe.host.clone(),
     };
-    let request = Request::new(incoming, segments.clone().unwrap_or_default());
+    let request = Request::new(
+        incoming,
+        segments.clone().unwrap_or_default(),
+        first_headers(),
+    );
     *pipe.current.borrow_mut() = Some(request.clone());
 
     let rendered = match content {
@@ -223,7 +227,15 @@ pub(crate) async fn respond(
             request.finish();
             request.body()
         }
-        Some(Render::NotDoneYet) => request.body(),
+        Some(Render::NotDoneYet) => {
+            // A client that had stopped sending before this page began is gone for a page that
+            // answers later, whether its end of input was read before or after the request was
+            // (Twisted closes such a connection as soon as the input ends).
+            if pipe.client_stopped_sending() {
+                pipe.tell_current_request();
+            }
+            request.body()
+        }
         // The page failed: a 500 if nothing was sent yet; else the answer is cut off, and the
         // connection closed so that the client cannot take it for complete.
         None if !request.started() => {
@@ -245,7 +257,7 @@ pub(crate) async fn respond(
     let (code, page_headers) = request.take_head();
     let mut response = hyper::Response::new(ResponseBody::Streaming(body));
     *response.status_mut() = code;
-    *response.headers_mut() = fixed_headers(code, page_headers, None);
+    *response.headers_mut() = last_headers(code, page_headers, None);
     Ok(response)
 }
 
@@ -309,28 +321,29 @@ fn whole_response(request: &Request, body: Bytes) -> Response {
     let (code, page_headers) = request.take_head();
     let mut response = hyper::Response::new(ResponseBody::Whole(Some(body.clone())));
     *response.status_mut() = code;
-    *response.headers_mut() = fixed_headers(code, page_headers, Some(body.len()));
+    *response.headers_mut() = last_headers(code, page_headers, Some(body.len()));
     request.note_sent(body.len());
     response
 }
 
-/// The head's headers in Twisted's order: `Server` and `Date`, the page's own, the length of a
-/// whole body (unless the page set one), and last the default `Content-Type: text/html`, which
-/// answers that never have a body (204, 304) go without, as in Twisted.
-fn fixed_headers(code: StatusCode, page: HeaderMap, length: Option<usize>) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(page.len() + 4);
+/// The headers every answer starts with, in Twisted's order: `Server`, then `Date`. The page's own
+/// come after them.
+fn first_headers() -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(6);
     headers.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
     headers.insert(DATE, http_date());
-    let (has_length, has_type) = (
-        page.contains_key(CONTENT_LENGTH),
-        page.contains_key(CONTENT_TYPE),
-    );
-    headers.extend(page);
-    if let Some(length) = length.filter(|_| !has_length) {
+    headers
+}
+
+/// Completes the head after the page's headers: the length of a whole body (unless the page set
+/// one), and last the default `Content-Type: text/html`, which answers that never have a body
+/// (204, 304) go without, as in Twisted.
+fn last_headers(code: StatusCode, mut headers: HeaderMap, length: Option<usize>) -> HeaderMap {
+    if let Some(length) = length.filter(|_| !headers.contains_key(CONTENT_LENGTH)) {
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     }
     let bodiless = matches!(code, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
-    if !has_type && !bodiless {
+    if !bodiless && !headers.contains_key(CONTENT_TYPE) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
     }
     headers
