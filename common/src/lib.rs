@@ -43,6 +43,8 @@
 //!   [`service::Application`] and [`service::TcpServer`]: a server as a tree of services that a
 //!   daemon starts and stops together.
 //! * [`testing`]: an in-memory transport, to test protocols without sockets.
+//! * [`web`] (talks 001 and 002): `twisted.web`; [`web::client`] is `getPage` and `Agent`, the HTTP
+//!   client, with Deferreds.
 
 pub mod basic;
 pub mod cli;
@@ -55,3 +57,4 @@ pub mod reactor;
 pub mod service;
 pub mod stats;
 pub mod testing;
+pub mod web;
