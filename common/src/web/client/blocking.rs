@@ -75,7 +75,11 @@ impl BlockingAgent {
     }
 
     /// The body, up to the size limit.
-    fn read_whole(&self, response: reqwest::blocking::Response, url: &str) -> Result<Bytes, Failure> {
+    fn read_whole(
+        &self,
+        response: reqwest::blocking::Response,
+        url: &str,
+    ) -> Result<Bytes, Failure> {
         let limit = self.max_body_size;
         let mut body = Vec::new();
         // One byte more than the limit tells a body at the limit from a larger one.
@@ -93,7 +97,9 @@ impl BlockingAgent {
 /// A failed read of a body: reqwest's error inside the I/O error when there is one (a timeout, a
 /// broken connection), else the I/O error itself.
 fn read_failure(error: std::io::Error, url: &str, timeout: Option<Duration>) -> Failure {
-    let inner = error.get_ref().and_then(|inner| inner.downcast_ref::<reqwest::Error>());
+    let inner = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<reqwest::Error>());
     match inner {
         Some(inner) => failure_of(inner, url, timeout),
         None => Failure::new(ResponseFailed(plain_error(&error))),

@@ -351,12 +351,7 @@ impl Agent {
             builder = builder.timeout(timeout);
         }
         match builder.send().await {
-            Ok(answer) => Ok(Response::new(
-                answer,
-                url,
-                self.timeout,
-                self.max_body_size,
-            )),
+            Ok(answer) => Ok(Response::new(answer, url, self.timeout, self.max_body_size)),
             Err(error) => Err(errors::failure_of(&error, &url, self.timeout)),
         }
     }
