@@ -44,7 +44,11 @@ struct Options {
 }
 
 /// The slide's `printResult`, with its `try`, `except` and `finally`.
-async fn print_result(reactor: Reactor, url: String, settings: AgentBuilder) -> Result<(), Failure> {
+async fn print_result(
+    reactor: Reactor,
+    url: String,
+    settings: AgentBuilder,
+) -> Result<(), Failure> {
     match get_page_with(&url, settings).await {
         Ok(html) => print_page(&html),
         Err(_) => outln!("Unable to fetch."),

@@ -48,7 +48,11 @@ struct Options {
 }
 
 /// The slide's `printResult`: fetch, print, stop. A failed fetch ends it at the `?`.
-async fn print_result(reactor: Reactor, url: String, settings: AgentBuilder) -> Result<(), Failure> {
+async fn print_result(
+    reactor: Reactor,
+    url: String,
+    settings: AgentBuilder,
+) -> Result<(), Failure> {
     let html = get_page_with(&url, settings).await?;
     print_page(&html);
     let _ = reactor.stop();

@@ -21,6 +21,7 @@
 //!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
 //!     report, the exit status).
+//!   * [`cli::http`]: `--timeout` and `--cacert`, the options of the programs that fetch over HTTP.
 //!
 //! * [`reactor`] (Parts 3 and 4): the event loop, Twisted's API on a single-threaded tokio runtime:
 //!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP and

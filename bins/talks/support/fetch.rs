@@ -1,6 +1,6 @@
 //! What talk 001's six page fetchers share unchanged (the four getPage clients and the two
-//! blocking ones): the command line (a URL, `--timeout`, `--cacert`), printing the page, and the
-//! report of a failure nobody handled when a signal ends the wait.
+//! blocking ones): the command line (a URL, and `--timeout` and `--cacert`), printing the page,
+//! and the report of a failure nobody handled when a signal ends the wait.
 //!
 //! Included by each of them with `#[path]`; not a program itself. The lesson of each program (who
 //! handles the result and the error, and how) stays in its own file.
@@ -9,14 +9,12 @@
 
 use std::cell::Cell;
 use std::io;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
 
 use clap::Args;
-use common::cli::duration::parse_duration;
-use common::cli::output::{plain_error, print_bytes_line, report_error};
+use common::cli::http::{HttpOptions, parse_url};
+use common::cli::output::{print_bytes_line, report_error};
 use common::defer::Deferred;
 use common::errln;
 use common::web::client::{AgentBuilder, error_line};
@@ -34,14 +32,8 @@ pub struct Fetch {
     #[arg(value_name = "URL", value_parser = parse_url)]
     pub url: Option<String>,
 
-    /// Give up on a page that has not arrived after this long: seconds (5) or with a unit
-    /// (500ms). Without it, as in the talk, a page may take as long as it takes.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
-
-    /// Also trust the certificate authority in FILE (PEM) for HTTPS, beside the system's.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
+    #[command(flatten)]
+    pub http: HttpOptions,
 }
 
 impl Fetch {
@@ -50,44 +42,13 @@ impl Fetch {
         self.url.clone().unwrap_or_else(|| default.to_owned())
     }
 
-    /// The HTTP client's settings: the timeout and the extra authority. A certificate file that
-    /// cannot be read or holds no certificate is a usage error: reported, and the status to exit
-    /// with (2) returned.
+    /// The HTTP client's settings. A certificate file that cannot be read or holds no
+    /// certificate is a usage error: reported, and the status to exit with (2) returned.
     pub fn settings(&self) -> Result<AgentBuilder, ExitCode> {
-        self.try_settings().map_err(|error| {
+        self.http.settings().map_err(|error| {
             report_error(error);
             ExitCode::from(2)
         })
-    }
-
-    fn try_settings(&self) -> Result<AgentBuilder, String> {
-        let mut settings = AgentBuilder::new();
-        if let Some(timeout) = self.timeout {
-            settings = settings.timeout(timeout);
-        }
-        if let Some(path) = &self.cacert {
-            let pem = std::fs::read(path).map_err(|error| {
-                format!(
-                    "cannot read the certificate {}: {}",
-                    path.display(),
-                    plain_error(&error)
-                )
-            })?;
-            settings = settings
-                .add_root_certificate_pem(&pem)
-                .map_err(|failure| format!("{}: {}", path.display(), failure.error()))?;
-        }
-        Ok(settings)
-    }
-}
-
-/// Accepts a URL whose scheme the client speaks; anything else is a usage error.
-fn parse_url(text: &str) -> Result<String, String> {
-    let lower = text.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("'{text}' is not an http:// or https:// URL"))
     }
 }
 

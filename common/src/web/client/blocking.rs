@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::errors::{BodyTooLarge, HttpError, ResponseFailed, failure_of};
-use super::{AgentBuilder, InvalidRequest};
+use super::{AgentBuilder, InvalidRequest, Request, http_method};
 use crate::cli::output::plain_error;
 use crate::defer::Failure;
 
@@ -53,16 +53,33 @@ impl BlockingAgent {
     /// [`HttpError`] (with the body it came with), and a failed connection, a timeout or too many
     /// redirects fail as [`get_page`](super::get_page) does.
     pub fn get_page(&self, url: &str) -> Result<Bytes, Failure> {
-        let mut request = self.client.get(url);
-        if let Some(timeout) = self.timeout {
-            request = request.timeout(timeout);
+        self.fetch_page(Request::get(url))
+    }
+
+    /// [`get_page`](BlockingAgent::get_page) for any request: another method, headers, a body.
+    pub fn fetch_page(&self, request: Request) -> Result<Bytes, Failure> {
+        let Request {
+            method,
+            url,
+            headers,
+            body,
+        } = request;
+        let mut builder = self.client.request(http_method(&method)?, &url);
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
         }
-        let response = request
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        let response = builder
             .send()
-            .map_err(|error| failure_of(&error, url, self.timeout))?;
+            .map_err(|error| failure_of(&error, &url, self.timeout))?;
         let status = response.status();
         let answered_by = response.url().to_string();
-        let body = self.read_whole(response, url);
+        let body = self.read_whole(response, &url);
         if status.is_success() {
             return body;
         }

@@ -338,9 +338,7 @@ impl Agent {
             headers,
             body,
         } = request;
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| InvalidRequest(format!("'{method}' is not an HTTP method")))?;
-        let mut builder = self.client.request(method, &url);
+        let mut builder = self.client.request(http_method(&method)?, &url);
         for (name, value) in &headers {
             builder = builder.header(name, value);
         }
@@ -355,6 +353,12 @@ impl Agent {
             Err(error) => Err(errors::failure_of(&error, &url, self.timeout)),
         }
     }
+}
+
+/// The method of a request, checked: a token HTTP allows (`GET`, `POST`, `PROPFIND`...).
+fn http_method(name: &str) -> Result<reqwest::Method, InvalidRequest> {
+    reqwest::Method::from_bytes(name.as_bytes())
+        .map_err(|_| InvalidRequest(format!("'{name}' is not an HTTP method")))
 }
 
 /// Runs `work` as a task of this thread's reactor and gives its outcome as a Deferred, which fires
