@@ -156,12 +156,17 @@ fn main() -> ExitCode {
     };
     let Some(path) = &options.path else {
         Options::command()
-            .error(ErrorKind::MissingRequiredArgument, "the PATH to ask for is missing")
+            .error(
+                ErrorKind::MissingRequiredArgument,
+                "the PATH to ask for is missing",
+            )
             .exit();
     };
     let path = path.as_bytes();
     if let Err(error) = check_path(path) {
-        Options::command().error(ErrorKind::InvalidValue, error).exit();
+        Options::command()
+            .error(ErrorKind::InvalidValue, error)
+            .exit();
     }
     let reactor = match new_reactor() {
         Ok(reactor) => reactor,
