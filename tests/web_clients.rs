@@ -225,8 +225,9 @@ fn the_fetchers_without_an_errback_wait_and_report_the_failure_when_interrupted(
             }
         }
     }
-    // Long enough for every fetch to have failed (they fail at once), and still nothing ended.
-    thread::sleep(Duration::from_millis(2000));
+    // Long enough for every fetch to have failed (they fail at once, but eight programs start
+    // together on a machine that may be busy), and still none of them has ended.
+    thread::sleep(Duration::from_secs(3));
     for (name, url, line, signal, child) in waiting {
         let output = interrupt(child, signal);
         let (stdout, stderr, code) = outcome(&output);
