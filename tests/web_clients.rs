@@ -22,7 +22,8 @@ use nix::unistd::Pid;
 use support::{closed_port, lines, program, run};
 
 /// The page the fixture serves at `/`.
-const PAGE: &str = "<html><head><title>Local page</title></head><body>Hello from the local page server</body></html>\n";
+const PAGE: &str = "<html><head><title>Local page</title></head>\
+                    <body>Hello from the local page server</body></html>\n";
 
 /// How long a test waits for anything before it fails rather than hang.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -530,7 +531,8 @@ fn one_shot_server(answer: &'static [u8]) -> (u16, mpsc::Receiver<Vec<u8>>) {
 #[test]
 fn httpget_writes_the_exercises_request_and_prints_the_raw_answer() {
     const ANSWER: &[u8] =
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5\r\nhello\r\n0\r\n\r\n";
     for host in ["127.0.0.1", "localhost"] {
         let (port, received) = one_shot_server(ANSWER);
         let output = run_to_end("httpget", &[&format!("{host}:{port}"), "/some/path?q=1"]);

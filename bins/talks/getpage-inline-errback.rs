@@ -9,8 +9,9 @@
 //!
 //! ```text
 //! terminal 1:  python3 -m http.server 8000
-//! terminal 2:  cargo run --bin getpage-inline-errback -- http://127.0.0.1:8000/       # the page
-//!              cargo run --bin getpage-inline-errback -- http://127.0.0.1:8000/nope   # Unable to fetch.
+//! terminal 2:  cargo run --bin getpage-inline-errback -- http://127.0.0.1:8000/
+//!              cargo run --bin getpage-inline-errback -- http://127.0.0.1:8000/nope
+//!                                                  # the page, then: Unable to fetch.
 //! ```
 
 #[path = "support/fetch.rs"]

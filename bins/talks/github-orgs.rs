@@ -15,9 +15,9 @@
 //! rate limit. Unlike the talk's, it exits with status 1 when something failed.
 //!
 //! ```text
-//! cargo run --bin github-orgs                      # the talk's: clokep's organisations on GitHub
-//! cargo run --bin github-orgs -- --api http://127.0.0.1:8099 clokep    # against an imitation:
-//! python3 tests/fixtures/pages.py                  # (terminal 1; prints its port)
+//! python3 tests/fixtures/pages.py            # terminal 1: a GitHub imitation; prints its port
+//! cargo run --bin github-orgs -- --api http://127.0.0.1:PORT clokep     # terminal 2
+//! cargo run --bin github-orgs                 # the talk's: clokep's organisations on GitHub
 //! ```
 
 #[path = "support/github.rs"]

@@ -13,7 +13,7 @@
 //! talk's prints a Python traceback.
 //!
 //! ```text
-//! python3 tests/fixtures/pages.py                   # terminal 1: a GitHub imitation; prints its port
+//! python3 tests/fixtures/pages.py            # terminal 1: a GitHub imitation; prints its port
 //! cargo run --bin github-repos-blocking -- --api http://127.0.0.1:PORT clokep    # terminal 2
 //! ```
 

@@ -15,7 +15,7 @@
 //! `--faithful` brings the talk's crash back (and its exit status 0).
 //!
 //! ```text
-//! python3 tests/fixtures/pages.py                   # terminal 1: a GitHub imitation; prints its port
+//! python3 tests/fixtures/pages.py            # terminal 1: a GitHub imitation; prints its port
 //! cargo run --bin github-repos -- --api http://127.0.0.1:PORT clokep    # terminal 2
 //! cargo run --bin github-repos                      # the talk's: clokep on api.github.com
 //! ```

@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! terminal 1:  python3 -m http.server 8000
-//! terminal 2:  cargo run --bin urlfetch-blocking-errors -- http://127.0.0.1:8000/nope   # Unable to fetch.
+//! terminal 2:  cargo run --bin urlfetch-blocking-errors -- http://127.0.0.1:8000/nope
+//!                                                  # Unable to fetch.
 //! ```
 
 #[path = "support/fetch.rs"]

@@ -1,5 +1,5 @@
-//! Tests of the HTTP client (`common::web::client`) against small servers that each test starts on a
-//! free port: plain threads writing fixed HTTP answers, and one speaking TLS with a certificate
+//! Tests of the HTTP client (`common::web::client`) against small servers that each test starts on
+//! a free port: plain threads writing fixed HTTP answers, and one speaking TLS with a certificate
 //! authority made for the test.
 //!
 //! Each test runs a reactor of its own: it asks for a page before the reactor runs (as the talks'

@@ -27,7 +27,12 @@ pub struct GitHub {
     pub user: String,
 
     /// Where GitHub's API answers: the real one by default (HTTPS), or an imitation for tests.
-    #[arg(long, value_name = "URL", default_value = "https://api.github.com", value_parser = parse_url)]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.github.com",
+        value_parser = parse_url
+    )]
     pub api: String,
 
     /// A GitHub token, sent as `Authorization: Bearer TOKEN`: GitHub answers sixty requests an

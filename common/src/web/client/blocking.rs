@@ -3,7 +3,7 @@
 //! errors"), before the talk shows the same with Twisted.
 //!
 //! The rules are getPage's (2xx is a success, redirects followed, other statuses fail with
-//! [`HttpError`](super::HttpError)), and so are the errors, so that the blocking and the
+//! [`HttpError`]), and so are the errors, so that the blocking and the
 //! asynchronous programs can be compared line for line. Errors come as [`Failure`]s for that reason
 //! too, though no Deferred is involved.
 

@@ -91,8 +91,8 @@ impl fmt::Display for TimeoutError {
 
 impl Error for TimeoutError {}
 
-/// The body of an answer is larger than the agent reads whole. The server decides how much it sends;
-/// without a limit, one answer could fill the client's memory.
+/// The body of an answer is larger than the agent reads whole. The server decides how much it
+/// sends; without a limit, one answer could fill the client's memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyTooLarge {
     /// The limit, in bytes.

@@ -45,14 +45,16 @@ impl AgentBuilder {
     }
 
     /// Whether to follow redirects (the default). When not, a redirect is an answer like any other:
-    /// the agent's [`Response`] has its 3xx status, and [`Agent::get_page`] fails with it.
+    /// the agent's [`Response`](super::Response) has its 3xx status, and [`Agent::get_page`] fails
+    /// with it.
     pub fn follow_redirects(mut self, follow: bool) -> AgentBuilder {
         self.follow_redirects = follow;
         self
     }
 
-    /// The largest body read whole ([`Response::body`], [`Agent::get_page`]); a larger one fails
-    /// with [`BodyTooLarge`]. Reading chunk by chunk has no limit: the reader decides.
+    /// The largest body read whole ([`Response::body`](super::Response::body),
+    /// [`Agent::get_page`]); a larger one fails with [`BodyTooLarge`](super::BodyTooLarge). Reading
+    /// chunk by chunk has no limit: the reader decides.
     pub fn max_body_size(mut self, bytes: usize) -> AgentBuilder {
         self.max_body_size = bytes;
         self
