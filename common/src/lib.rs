@@ -23,6 +23,7 @@
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
 //!     report, the exit status).
 //!   * [`cli::web`]: the options of the programs that serve a folder over HTTP.
+//!   * [`cli::http`]: `--timeout` and `--cacert`, the options of the programs that fetch over HTTP.
 //!
 //! * [`reactor`] (Parts 3 and 4): the event loop, Twisted's API on a single-threaded tokio runtime:
 //!   `run`/`stop`, `call_when_running`, `call_later` and its [`reactor::DelayedCall`], TCP and
@@ -48,7 +49,8 @@
 //! * [`web`] (the training and the talks): Twisted Web: a tree of [`web::Resource`]s served by a
 //!   [`web::Site`], the factory a reactor listens with; pages that answer at once or stream their
 //!   answer later; folders and files on disk ([`web::File`]); HTTP itself by hyper;
-//!   [`web::serve_site`], the whole `main` of a web program.
+//!   [`web::serve_site`], the whole `main` of a web program; and [`web::client`], `getPage` and
+//!   `Agent`, the HTTP client, with Deferreds.
 
 pub mod basic;
 pub mod cli;

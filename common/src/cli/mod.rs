@@ -7,6 +7,7 @@
 pub mod address;
 pub mod client;
 pub mod duration;
+pub mod http;
 pub mod output;
 pub mod poem;
 pub mod progress;

@@ -17,10 +17,12 @@
 //! * [`data`]: a fixed page, [`Data`];
 //! * [`static_files`]: files and folders on disk, [`File`] (Twisted's `static.File`);
 //! * [`pages`]: the error pages, [`ErrorPage`];
-//! * [`serve`]: the whole `main` of a web program, [`serve_site`].
+//! * [`serve`]: the whole `main` of a web program, [`serve_site`];
+//! * [`client`]: the other side, Twisted's `getPage` and `Agent`: fetching pages, with Deferreds.
 
 mod access_log;
 mod channel;
+pub mod client;
 pub mod data;
 pub mod pages;
 pub mod request;
