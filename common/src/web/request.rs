@@ -68,8 +68,8 @@ struct Inner {
     /// The segments left below the resource that answers (Twisted's `postpath`).
     postpath: RefCell<Vec<String>>,
     response: RefCell<Response>,
-    /// The body being streamed, shared with the connection that sends it.
-    outgoing: Rc<Outgoing>,
+    /// The body being streamed, which the connection takes as it is written.
+    outgoing: Outgoing,
 }
 
 /// The response, as the resource sets it up.
@@ -115,7 +115,7 @@ impl Request {
                 head_waker: None,
                 finish_waiters: Vec::new(),
             }),
-            outgoing: Rc::new(Outgoing::default()),
+            outgoing: Outgoing::default(),
         }))
     }
 

@@ -172,6 +172,9 @@ pub(crate) async fn respond(
         .is_some_and(|length| length > site.max_body as u64);
     let content = if too_big {
         Err(true)
+    } else if http_body::Body::is_end_stream(&body) {
+        // Most requests (a GET) have no body: nothing to wait for.
+        Ok(Bytes::new())
     } else {
         match Limited::new(body, site.max_body).collect().await {
             Ok(collected) => Ok(collected.to_bytes()),
