@@ -260,6 +260,12 @@ impl Request {
     /// Sends `data` as the next piece of the body; the head goes first if it has not. Dropped
     /// silently if the client is gone (as in Twisted). A HEAD request's body is never sent.
     pub fn write(&self, data: &[u8]) {
+        self.write_bytes(Bytes::copy_from_slice(data));
+    }
+
+    /// [`write`](Request::write) for bytes the page already holds as [`Bytes`] (a piece of a file
+    /// read into its own buffer): sent without being copied again.
+    pub fn write_bytes(&self, data: Bytes) {
         let outgoing = &self.0.outgoing;
         if outgoing.finished.get() {
             log::err("Request.write called on a request after Request.finish was called.");
@@ -271,10 +277,7 @@ impl Request {
         }
         outgoing.sent.set(outgoing.sent.get() + data.len() as u64);
         outgoing.queued.set(outgoing.queued.get() + data.len());
-        outgoing
-            .queue
-            .borrow_mut()
-            .push_back(Bytes::copy_from_slice(data));
+        outgoing.queue.borrow_mut().push_back(data);
         outgoing.wake_body();
     }
 

@@ -256,7 +256,6 @@ async fn send_pieces(
     file: &mut tokio::fs::File,
     pieces: Vec<Piece>,
 ) -> io::Result<()> {
-    let mut buffer = vec![0; CHUNK];
     for piece in pieces {
         request.writable().await;
         if request.is_lost() {
@@ -272,15 +271,18 @@ async fn send_pieces(
         file.seek(SeekFrom::Start(span.offset)).await?;
         let mut left = span.length;
         while left > 0 {
+            // Each piece is read into a buffer of its own, which then goes to the client as it is,
+            // without another copy.
             let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
-            let read = file.read(&mut buffer[..want]).await?;
+            let mut buffer = bytes::BytesMut::with_capacity(want);
+            let read = (&mut *file).take(want as u64).read_buf(&mut buffer).await?;
             if read == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the file became shorter while it was sent",
                 ));
             }
-            request.write(&buffer[..read]);
+            request.write_bytes(buffer.freeze());
             left -= read as u64;
             request.writable().await;
             if request.is_lost() {
