@@ -349,6 +349,20 @@ fn a_client_that_leaves_mid_stream_is_noticed_by_the_page() {
 }
 
 #[test]
+fn a_head_over_the_limit_is_refused_and_the_site_goes_on() {
+    let port = site();
+    // The site under test allows 16 KiB of head.
+    let header = format!("X-Filler: {}\r\n", "f".repeat(8 * 1024));
+    let answer = exchange(
+        port,
+        &format!("GET / HTTP/1.1\r\nHost: x\r\n{header}{header}{header}\r\n"),
+    );
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    let answer = exchange(port, "GET / HTTP/1.0\r\n\r\n");
+    assert!(answer.ends_with("\r\n\r\nHELLO"), "{answer}");
+}
+
+#[test]
 fn a_malformed_request_is_a_400_and_the_connection_closes() {
     let port = site();
     let answer = exchange(port, "HELLO\r\n\r\n");
