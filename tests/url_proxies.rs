@@ -214,6 +214,33 @@ fn url_proxy_1_closes_the_connection_of_a_page_it_cannot_fetch() {
     failures_close_the_connection("url-proxy-1");
 }
 
+/// `--timeout`: a page slower than that is given up, its connection to the page server closed, and
+/// the client's connection closed with nothing written.
+fn a_slow_page_times_out(name: &str) {
+    let pages = PageServer::start("ok");
+    let server = start(name, &["--timeout", "300ms"]);
+    let slow = pages.url("/slow/3");
+    let started = Instant::now();
+    assert_eq!(ask(server.port(0), &format!("{slow}\r\n")), b"");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    while pages.left("/slow/3") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(3), "still fetching");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let (_, err) = stop(server);
+    assert_eq!(
+        err,
+        [format!(
+            "failed to fetch {slow}: TimeoutError: Getting {slow} took longer than 0.3 seconds."
+        )]
+    );
+}
+
+#[test]
+fn url_proxy_1_gives_up_on_a_page_slower_than_its_timeout() {
+    a_slow_page_times_out("url-proxy-1");
+}
+
 // ---- url-proxy-2: getPage ----
 
 #[test]
@@ -335,6 +362,11 @@ fn url_proxy_2_ex1_keeps_within_its_bounds() {
 #[test]
 fn url_proxy_2_ex2_keeps_within_its_bounds() {
     caching_proxy_keeps_within_its_bounds("url-proxy-2-ex2");
+}
+
+#[test]
+fn url_proxy_2_ex1_gives_up_on_a_page_slower_than_its_timeout() {
+    a_slow_page_times_out("url-proxy-2-ex1");
 }
 
 #[test]
