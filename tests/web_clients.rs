@@ -9,9 +9,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::{closed_port, lines, program, run};
+use support::{PageServer, closed_port, lines, program, run};
 
 /// The page the fixture serves at `/`.
 const PAGE: &str = "<html><head><title>Local page</title></head>\
@@ -27,50 +26,6 @@ const PAGE: &str = "<html><head><title>Local page</title></head>\
 
 /// How long a test waits for anything before it fails rather than hang.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// `tests/fixtures/pages.py`, running for one test; killed when dropped.
-struct PageServer {
-    child: Child,
-    port: u16,
-}
-
-impl PageServer {
-    /// Starts the fixture in `mode` (`ok`, `repos-404`...) and reads the port it printed.
-    fn start(mode: &str) -> PageServer {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(mode)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the page server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("the page server's port");
-        PageServer { child, port }
-    }
-
-    /// The URL of `path` on this server.
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// The server as the GitHub examples' `--api`.
-    fn api(&self) -> String {
-        self.url("")
-    }
-}
-
-impl Drop for PageServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs a program and checks that it ended by itself in good time.
 fn run_to_end(name: &str, args: &[&str]) -> Output {

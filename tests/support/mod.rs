@@ -251,3 +251,70 @@ impl Drop for Listening {
         let _ = self.child.wait();
     }
 }
+
+/// `tests/fixtures/pages.py`, the page server of the HTTP clients' tests, running for one test on a
+/// free port; killed when dropped.
+pub struct PageServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl PageServer {
+    /// Starts the fixture in `mode` (`ok`, `repos-404`...) and reads the port it printed.
+    pub fn start(mode: &str) -> PageServer {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(mode)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the page server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the page server's port");
+        PageServer { child, port }
+    }
+
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The server as the GitHub examples' `--api`.
+    pub fn api(&self) -> String {
+        self.url("")
+    }
+
+    /// How many times `path` was asked for so far.
+    pub fn hits(&self, path: &str) -> u64 {
+        self.counts()["hits"][path].as_u64().unwrap_or(0)
+    }
+
+    /// How many clients of the slow page `path` left before its answer.
+    pub fn left(&self, path: &str) -> u64 {
+        self.counts()["left"][path].as_u64().unwrap_or(0)
+    }
+
+    /// The fixture's `/hits`, asked over a plain HTTP/1.0 request.
+    fn counts(&self) -> serde_json::Value {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(LINE_TIMEOUT)).unwrap();
+        std::io::Write::write_all(&mut stream, b"GET /hits HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        let (_, body) = answer.split_once("\r\n\r\n").expect("a whole answer");
+        serde_json::from_str(body).unwrap()
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -21,7 +21,9 @@ use crate::defer::Failure;
 ///
 /// Made from the same [`AgentBuilder`] as an [`Agent`](super::Agent), with
 /// [`BlockingAgent::new`]. It must not be used on a reactor's thread (it would stop everything
-/// else, which is the very point talk 001 makes about blocking calls).
+/// else, which is the very point talk 001 makes about blocking calls); in debug builds reqwest
+/// panics there, inside the reactor's tokio runtime. A program that blocks its reactor on purpose
+/// (the training's `url-proxy-1`) needs a client that blocks on its own sockets.
 #[derive(Debug, Clone)]
 pub struct BlockingAgent {
     client: reqwest::blocking::Client,
