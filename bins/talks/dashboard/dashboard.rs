@@ -98,7 +98,7 @@ impl Dashboard {
         let (users, banner) = tokio::join!(self.api.user_count(), self.api.banner());
         let problem = users.as_ref().err().or(banner.as_ref().err()).map(|why| {
             format!(
-                "The chat's API at {} is not answering: {why}.",
+                "The chat's API at {} could not be used: {why}",
                 self.api.base()
             )
         });
