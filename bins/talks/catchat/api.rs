@@ -158,11 +158,25 @@ impl Resource for Users {
         if let Some(refused) = self.0.refuse(request) {
             return Ok(refused);
         }
-        let count = self.0.chat.user_count();
-        Ok(json_answer(
-            request,
-            pretty_object("users", &count.to_string()),
-        ))
+        let Some(counting) = self.0.chat.total_users() else {
+            let count = self.0.chat.user_count();
+            return Ok(json_answer(
+                request,
+                pretty_object("users", &count.to_string()),
+            ));
+        };
+        // Shared through Redis: every server's users, counted there.
+        let request = request.clone();
+        tokio::task::spawn_local(async move {
+            let body = pretty_object("users", &counting.await.to_string());
+            if !request.is_lost() {
+                let _ = request.set_header("Content-Type", "application/json");
+                let _ = request.set_header("Content-Length", &body.len().to_string());
+                request.write(body.as_bytes());
+                request.finish();
+            }
+        });
+        Ok(Render::NotDoneYet)
     }
 }
 
@@ -206,9 +220,16 @@ impl Resource for Banner {
                 ));
             }
         };
+        if self.0.chat.cut_off() {
+            return Ok(error_answer(
+                request,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the servers' shared state (Redis) cannot be reached",
+            ));
+        }
         let chat = Rc::clone(&self.0.chat);
         let setting = defer_later(&self.0.reactor, self.0.settings.banner_delay, move || {
-            chat.set_banner(&banner);
+            chat.change_banner(&banner);
             Ok::<(), Failure>(())
         });
         setting.add_errback(|failure| {

@@ -13,6 +13,8 @@
 //! longer than the limit ends its sender's connection.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use common::log;
@@ -48,7 +50,13 @@ pub trait Elsewhere {
     /// A user of this server said `data`.
     fn said(&self, data: &[u8]);
     /// The number of users of this server changed.
-    fn users_changed(&self, count: usize);
+    fn users_changed(self: Rc<Self>, count: usize);
+    /// Whether a change can be shared now (Redis is there).
+    fn can_share(&self) -> bool;
+    /// The banner was changed here: every server should have it.
+    fn banner_changed(&self, banner: &str);
+    /// The number of users of every server, when it can be known.
+    fn user_count(&self) -> Option<Pin<Box<dyn Future<Output = usize>>>>;
 }
 
 /// The state every connection and the API share: Twisted's `NetCatChatFactory`, with its
@@ -71,7 +79,6 @@ impl Chat {
         })
     }
 
-    #[allow(dead_code)] // until --redis shares the chat
     /// Tells `elsewhere` of every message and every change in the number of users from now on.
     pub fn share_with(&self, elsewhere: Rc<dyn Elsewhere>) {
         *self.elsewhere.borrow_mut() = Some(elsewhere);
@@ -91,9 +98,30 @@ impl Chat {
         self.banner.borrow().clone()
     }
 
-    /// Changes the banner for the users who connect from now on.
+    /// Changes the banner for the users who connect to this server from now on.
     pub fn set_banner(&self, banner: &str) {
         *self.banner.borrow_mut() = banner.to_owned();
+    }
+
+    /// Changes the banner here, and on every server if the chat is shared.
+    pub fn change_banner(&self, banner: &str) {
+        self.set_banner(banner);
+        if let Some(elsewhere) = self.elsewhere() {
+            elsewhere.banner_changed(banner);
+        }
+    }
+
+    /// Whether the chat is shared with other servers but cannot reach them now: a change made
+    /// here would not be theirs.
+    pub fn cut_off(&self) -> bool {
+        self.elsewhere()
+            .is_some_and(|elsewhere| !elsewhere.can_share())
+    }
+
+    /// The number of users of every server sharing the chat, when it is shared and can be
+    /// asked; `None` when this server's count is the answer.
+    pub fn total_users(&self) -> Option<Pin<Box<dyn Future<Output = usize>>>> {
+        self.elsewhere()?.user_count()
     }
 
     /// Adds a user and greets them with the banner.

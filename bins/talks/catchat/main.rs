@@ -16,10 +16,11 @@
 //! ```
 //!
 //! `--chat` and `--api` take endpoint strings (`tcp:0` for any free port, as the tests do);
-//! `--api-token` protects the API.
+//! `--api-token` protects the API; `--redis URL` shares one chat between several servers.
 
 mod api;
 mod chat;
+mod scale;
 mod setup;
 mod text;
 #[path = "../support/token.rs"]
@@ -73,8 +74,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let catchat = match setup::build(&options, token, &reactor) {
+        Ok(catchat) => catchat,
+        Err(line) => {
+            report_error(line);
+            return ExitCode::from(2);
+        }
+    };
     log::start_logging(io::stdout());
-    let catchat = setup::build(&options, token, &reactor);
 
     let Ok(chat_port) = listen_on(
         &reactor,

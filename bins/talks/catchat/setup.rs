@@ -16,6 +16,7 @@ use common::web::site::{DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_HEAD};
 
 use super::api::{ApiSettings, api_root};
 use super::chat::{Chat, Limits, NetCatChatFactory};
+use super::scale::share;
 use super::token::TokenOptions;
 
 /// Where the chat and its API listen, who may use the API, and what a user may cost.
@@ -45,25 +46,36 @@ pub struct ChatOptions {
     #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size)]
     pub max_body: usize,
 
+    /// Share one chat between several servers through the Redis at URL (redis://HOST:PORT):
+    /// messages, the banner and the user count.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
     /// How long after a POST /banner/ the banner changes (the talk's deferLater: 0.1 s).
     #[arg(long, value_name = "DURATION", default_value = "0.1", value_parser = parse_duration)]
     pub banner_delay: Duration,
 }
 
-/// The chat's two factories, sharing one [`Chat`].
+/// The chat's two factories, sharing one [`Chat`]: the chat's own, and the API's site.
 pub struct CatChat {
-    #[allow(dead_code)] // until --redis shares the chat
-    pub chat: Rc<Chat>,
     pub factory: Rc<NetCatChatFactory>,
     pub site: Rc<Site>,
 }
 
-/// Builds the chat, its factory and its API's site: one state behind both.
-pub fn build(options: &ChatOptions, token: Option<String>, reactor: &Reactor) -> CatChat {
+/// Builds the chat, its factory and its API's site: one state behind both, shared through Redis
+/// if asked. Fails, with one line, when the Redis URL is not one.
+pub fn build(
+    options: &ChatOptions,
+    token: Option<String>,
+    reactor: &Reactor,
+) -> Result<CatChat, String> {
     let chat = Chat::new(Limits {
         max_unsent: options.max_unsent,
         max_line: options.max_line,
     });
+    if let Some(url) = &options.redis {
+        share(&chat, url, reactor)?;
+    }
     let settings = ApiSettings {
         token,
         banner_delay: options.banner_delay,
@@ -75,11 +87,8 @@ pub fn build(options: &ChatOptions, token: Option<String>, reactor: &Reactor) ->
         DEFAULT_MAX_HEAD,
         DEFAULT_HEADER_TIMEOUT,
     );
-    CatChat {
-        factory: Rc::new(NetCatChatFactory {
-            chat: Rc::clone(&chat),
-        }),
-        chat,
+    Ok(CatChat {
+        factory: Rc::new(NetCatChatFactory { chat }),
         site: Rc::new(site),
-    }
+    })
 }

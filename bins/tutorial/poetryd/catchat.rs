@@ -16,6 +16,8 @@
 mod api;
 #[path = "../../talks/catchat/chat.rs"]
 mod chat;
+#[path = "../../talks/catchat/scale.rs"]
+mod scale;
 #[path = "../../talks/catchat/setup.rs"]
 mod setup;
 #[path = "../../talks/catchat/text.rs"]
@@ -41,6 +43,9 @@ impl Options {
     /// read; and what a `TcpServer` cannot do: listen on a UNIX socket.
     pub fn check(&self) -> Result<(), String> {
         self.chat.token.token()?;
+        if let Some(url) = &self.chat.redis {
+            redis::Client::open(url.as_str()).map_err(|error| format!("--redis {url}: {error}"))?;
+        }
         for endpoint in [&self.chat.chat, &self.chat.api] {
             tcp_place(endpoint)?;
         }
@@ -63,9 +68,9 @@ pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
     let top_service = MultiService::new();
     // Checked before forking: neither can fail here.
     let token = options.chat.token.token().unwrap_or_default();
-    let catchat = setup::build(&options.chat, token, reactor);
-    if let (Ok((chat_port, chat_iface)), Ok((api_port, api_iface))) =
-        (tcp_place(&options.chat.chat), tcp_place(&options.chat.api))
+    let places = (tcp_place(&options.chat.chat), tcp_place(&options.chat.api));
+    if let (Ok(catchat), (Ok((chat_port, chat_iface)), Ok((api_port, api_iface)))) =
+        (setup::build(&options.chat, token, reactor), places)
     {
         let chat = TcpServer::new(reactor, chat_port, catchat.factory, chat_iface);
         let api = TcpServer::new(reactor, api_port, catchat.site, api_iface);
