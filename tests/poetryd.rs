@@ -44,6 +44,10 @@ fn log_lines(path: &Path) -> Vec<String> {
 }
 
 fn without_timestamp(line: &str) -> String {
+    // A message's continuation line has no timestamp of its own.
+    if line.starts_with('\t') {
+        return line.to_owned();
+    }
     let (stamp, rest) = line.split_at(25);
     let shape: String = stamp
         .chars()
@@ -443,6 +447,8 @@ fn with_no_plugin_it_lists_the_plugins() {
         "transformedpoetry A poetry transformation service",
         "poetry-proxy A caching poetry proxy",
         "web A web server for static files",
+        "catchat A chat server for nc users, with its admin API",
+        "catchat-dashboard The chat server's admin dashboard",
     ] {
         assert!(out.iter().any(|line| words(line) == plugin), "{out:?}");
     }
@@ -922,4 +928,149 @@ fn the_proxy_plugin_gives_up_on_a_silent_upstream() {
     assert_eq!(failures, 1, "{log:?}");
     daemon.stop();
     drop(silent);
+}
+
+// ---- talk 002: the chat server and its dashboard as plugins ----
+
+/// Sends one HTTP request that closes the connection after the answer; returns the answer.
+fn http(port: u16, method: &str, target: &str) -> String {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    let request = format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// The port in a `<Class> starting on N` line.
+fn port_after(line: &str, class: &str) -> Option<u16> {
+    line.strip_prefix(&format!("[-] {class} starting on "))
+        .map(|port| port.parse().unwrap())
+}
+
+#[test]
+fn the_catchat_plugin_serves_the_chat_and_its_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("chat.pid");
+    let server = Foreground::start(
+        "poetryd",
+        dir.path(),
+        &[
+            "--nodaemon",
+            "--pidfile",
+            pid_file.to_str().unwrap(),
+            "catchat",
+            "--chat",
+            "tcp:0",
+            "--api",
+            "tcp:0",
+        ],
+    );
+    let mut startup = Vec::new();
+    let (chat, api) = loop {
+        startup.push(server.next_line());
+        let chat = startup
+            .iter()
+            .find_map(|line| port_after(line, "NetCatChatFactory"));
+        let api = startup.iter().find_map(|line| port_after(line, "Site"));
+        if let (Some(chat), Some(api)) = (chat, api) {
+            break (chat, api);
+        }
+    };
+    assert_eq!(startup[0], "[-] Log opened.");
+    assert!(is_factory_line(&server.next_line(), "Starting", "Site"));
+    wait_for("the pid file", || fs::metadata(&pid_file).ok());
+
+    let join = || {
+        let mut user = TcpStream::connect(("127.0.0.1", chat)).unwrap();
+        user.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut banner = [0; 24];
+        user.read_exact(&mut banner).unwrap();
+        assert_eq!(&banner, b"Welcome to NetCatChat!\r\n");
+        user
+    };
+    let (mut alice, mut bob) = (join(), join());
+    alice.write_all(b"hello bob\n").unwrap();
+    let mut heard = [0; 10];
+    bob.read_exact(&mut heard).unwrap();
+    assert_eq!(&heard, b"hello bob\n");
+    assert_eq!(server.next_line(), "[-] 127.0.0.1: hello bob");
+    assert_eq!(server.next_line(), "\t");
+    let answer = http(api, "GET", "/users/");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\n{\n    \"users\": 2\n}\n"),
+        "{answer}"
+    );
+    assert!(
+        server
+            .next_line()
+            .contains("\"GET /users/ HTTP/1.1\" 200 19")
+    );
+
+    let (status, rest, stderr) = server.stop(Signal::SIGTERM);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert_eq!(rest[0], "[-] Received SIGTERM, shutting down.");
+    assert!(
+        rest.contains(&format!("[-] (TCP Port {chat} Closed)")),
+        "{rest:?}"
+    );
+    assert!(
+        rest.contains(&format!("[-] (TCP Port {api} Closed)")),
+        "{rest:?}"
+    );
+    assert_eq!(rest.last().unwrap(), "[-] Server Shut Down.");
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn the_dashboard_plugin_shows_the_chat_through_its_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = support::Listening::start("catchat", &["--chat", "tcp:0", "--api", "tcp:0"], 2);
+    let api = format!("http://127.0.0.1:{}", chat.port(1));
+    let server = Foreground::start(
+        "poetryd",
+        dir.path(),
+        &[
+            "--nodaemon",
+            "--pidfile",
+            dir.path().join("d.pid").to_str().unwrap(),
+            "catchat-dashboard",
+            "--port",
+            "0",
+            "--api",
+            &api,
+        ],
+    );
+    let port = loop {
+        if let Some(port) = port_after(&server.next_line(), "Site") {
+            break port;
+        }
+    };
+    let page = http(port, "GET", "/");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.contains("<span id=\"user-count\">0</span>"), "{page}");
+    assert!(page.contains("Welcome to NetCatChat!\r\n</pre>"), "{page}");
+    let (status, _, stderr) = server.stop(Signal::SIGTERM);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn the_chat_plugins_refuse_a_bad_token_file_before_forking() {
+    let dir = tempfile::tempdir().unwrap();
+    for plugin in ["catchat", "catchat-dashboard"] {
+        let output = Command::new(program("poetryd"))
+            .current_dir(dir.path())
+            .args([plugin, "--api-token-file", "nothere.txt"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{plugin}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            stderr,
+            "poetryd: error: cannot read the token file nothere.txt: No such file or directory\n"
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

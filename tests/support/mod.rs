@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -182,6 +183,10 @@ pub struct Listening {
     child: Child,
     /// What each `listening on` line named, in order.
     pub addresses: Vec<String>,
+    /// Everything printed on stdout so far, read by a thread as it comes (so that a server that
+    /// logs a lot never waits for a full pipe).
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stdout_reader: Option<thread::JoinHandle<()>>,
 }
 
 impl Listening {
@@ -207,7 +212,46 @@ impl Listening {
         }
         // Give stderr back to the child's handle, so that `terminate` can read the rest.
         child.stderr = Some(stderr.into_inner());
-        Listening { child, addresses }
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let mut pipe = child.stdout.take().unwrap();
+        let collected = Arc::clone(&stdout);
+        let stdout_reader = thread::spawn(move || {
+            let mut buffer = [0; 8192];
+            while let Ok(count @ 1..) = pipe.read(&mut buffer) {
+                collected
+                    .lock()
+                    .unwrap()
+                    .extend_from_slice(&buffer[..count]);
+            }
+        });
+        Listening {
+            child,
+            addresses,
+            stdout,
+            stdout_reader: Some(stdout_reader),
+        }
+    }
+
+    /// What the server has printed on stdout so far.
+    pub fn stdout_so_far(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits (up to `LINE_TIMEOUT`) until stdout holds a line for which `wanted` is true, and
+    /// returns that line.
+    pub fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + LINE_TIMEOUT;
+        loop {
+            let text = String::from_utf8_lossy(&self.stdout_so_far()).into_owned();
+            if let Some(line) = text.lines().find(|line| wanted(line)) {
+                return line.to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no such line on stdout:\n{text}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// The TCP or UDP port of the `index`th address.
@@ -227,13 +271,10 @@ impl Listening {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
         let status = self.child.wait().unwrap();
-        let mut out = Vec::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_end(&mut out)
-            .unwrap();
+        if let Some(reader) = self.stdout_reader.take() {
+            reader.join().unwrap();
+        }
+        let out = std::mem::take(&mut *self.stdout.lock().unwrap());
         let mut err = Vec::new();
         self.child
             .stderr

@@ -1,7 +1,9 @@
 //! poetryd, our `twistd`: tutorial Part 16, "Twisted Daemonologie", with the plugin of Fast Poetry
 //! 3.0 (`twisted/plugins/fastpoetry_plugin.py`) and, beside it, plugins for a slow poetry server,
 //! the transform server of Part 12 (`transformedpoetry`), the caching proxy of Part 14
-//! (`poetry-proxy`), and twistd's `web` plugin for static files (talk 001's `twistd web --path`).
+//! (`poetry-proxy`), twistd's `web` plugin for static files (talk 001's `twistd web --path`), and
+//! talk 002's chat server with its API (`catchat`) and its admin dashboard (`catchat-dashboard`,
+//! the talk's `twistd web --wsgi=dashboard.app`).
 //!
 //! A production server should not live in a terminal: it runs as a daemon (no terminal, its own
 //! session, so that logging out does not stop it), writes a log file instead of printing, and
@@ -22,14 +24,20 @@
 //! cargo run --bin poetryd -- --nodaemon --pidfile t.pid transformedpoetry --port 11000
 //! cargo run --bin poetryd -- --nodaemon --pidfile p.pid poetry-proxy --port 10002 --server 10000
 //! cargo run --bin poetryd -- --nodaemon web --path . --port 8080                   # talk 001
+//! cargo run --bin poetryd -- --nodaemon catchat                                    # talk 002
+//! cargo run --bin poetryd -- --nodaemon --pidfile d.pid catchat-dashboard          # talk 002
 //! ```
 
+mod catchat;
+mod catchat_dashboard;
 mod daemon;
 mod fastpoetry;
 mod pidfile;
 mod poem_service;
 mod poetry_proxy;
 mod slowpoetry;
+#[path = "../../talks/support/token.rs"]
+mod token;
 mod transformedpoetry;
 mod web;
 
@@ -73,6 +81,8 @@ const PID_FILE: &str = "poetryd.pid";
                   poetryd transformedpoetry --port 11000\n  \
                   poetryd poetry-proxy --port 10002 --server 10000\n  \
                   poetryd --nodaemon web --path . --port 8080\n  \
+                  poetryd catchat --chat tcp:1400 --api tcp:8080\n  \
+                  poetryd --pidfile dashboard.pid catchat-dashboard --port 5000\n  \
                   poetryd fastpoetry --help\nStop a daemon with: kill $(cat poetryd.pid)"
 )]
 struct Options {
@@ -125,6 +135,16 @@ enum Plugin {
     /// files with their length, type and date, ranges, listings of folders without an index file.
     /// No file is ever run, and nothing outside the folder is served.
     Web(web::Options),
+    /// A chat server for nc users, with its admin API.
+    ///
+    /// Every user gets the banner when they connect, then everything the others send (talk 002's
+    /// NetCatChat); the HTTP API counts the users and reads and sets the banner.
+    Catchat(catchat::Options),
+    /// The chat server's admin dashboard.
+    ///
+    /// A web page that shows the chat's user count and banner and sets the banner, through the
+    /// chat server's API (talk 002's dashboard, which the talk ran with `twistd web --wsgi`).
+    CatchatDashboard(catchat_dashboard::Options),
 }
 
 impl Plugin {
@@ -136,6 +156,18 @@ impl Plugin {
             Plugin::Transformedpoetry(_) => "transformedpoetry",
             Plugin::PoetryProxy(_) => "poetry-proxy",
             Plugin::Web(_) => "web",
+            Plugin::Catchat(_) => "catchat",
+            Plugin::CatchatDashboard(_) => "catchat-dashboard",
+        }
+    }
+
+    /// What the plugin's options cannot be checked for while they are parsed (a file to read, a
+    /// combination): refused here, in the terminal, before poetryd forks.
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Plugin::Catchat(options) => options.check(),
+            Plugin::CatchatDashboard(options) => options.check(),
+            _ => Ok(()),
         }
     }
 
@@ -154,6 +186,8 @@ impl Plugin {
             Plugin::Transformedpoetry(options) => transformedpoetry::make_service(options, reactor),
             Plugin::PoetryProxy(options) => poetry_proxy::make_service(options, reactor),
             Plugin::Web(options) => web::make_service(options, reactor),
+            Plugin::Catchat(options) => catchat::make_service(options, reactor),
+            Plugin::CatchatDashboard(options) => catchat_dashboard::make_service(options, reactor),
         }
     }
 }
@@ -320,6 +354,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     // Everything that can be refused is checked here, in the terminal, before forking.
+    if let Err(line) = plugin.check() {
+        report_error(line);
+        return ExitCode::from(2);
+    }
     let pid_path = options.pidfile.clone().or_else(|| {
         (!options.nodaemon || plugin.pid_file_in_foreground()).then(|| PathBuf::from(PID_FILE))
     });
