@@ -38,6 +38,6 @@ pub use data::Data;
 pub use pages::{ErrorPage, escape_html};
 pub use request::{ConnectionLost, MissingArgument, Request};
 pub use resource::{Branch, Children, Render, RenderResult, Resource};
-pub use serve::{SiteLog, serve_site};
+pub use serve::{SiteLog, serve_custom_site, serve_site};
 pub use site::Site;
 pub use static_files::File;
