@@ -64,10 +64,10 @@ pub struct MethodCall {
 
 /// Reads a `methodCall` document.
 pub fn parse_call(body: &[u8]) -> Result<MethodCall, ParseError> {
-    let mut tokens = Tokens::new(body)?;
+    let mut tokens = Tokens::new(body);
     tokens.open("methodCall")?;
     tokens.open("methodName")?;
-    let method = tokens.text_of("methodName")?;
+    let method = tokens.text_of("methodName")?.into_owned();
     let mut params = Vec::new();
     match tokens.next_skipping_blanks()? {
         Token::Open(name) if name == "params" => {
@@ -93,7 +93,7 @@ pub fn parse_call(body: &[u8]) -> Result<MethodCall, ParseError> {
 
 /// Reads a `methodResponse` document: the value it holds, or the fault it reports.
 pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, ParseError> {
-    let mut tokens = Tokens::new(body)?;
+    let mut tokens = Tokens::new(body);
     tokens.open("methodResponse")?;
     let answer = match tokens.next_skipping_blanks()? {
         Token::Open(name) if name == "params" => {
@@ -139,47 +139,45 @@ fn fault_of(value: Value) -> Result<Fault, ParseError> {
 /// What the XML says, reduced to what XML-RPC needs: elements opening and closing (by their name
 /// without prefix), text (with its references resolved and its pieces joined), the end.
 #[derive(Debug)]
-enum Token {
+enum Token<'a> {
     Open(Cow<'static, str>),
     Close(Cow<'static, str>),
-    Text(String),
+    /// Borrowed from the document when it is one piece that needs no change, as most text is.
+    Text(Cow<'a, str>),
     End,
 }
 
 /// The document's tokens, with one of look-ahead.
 struct Tokens<'a> {
-    source: &'a str,
+    /// The document's bytes, for the positions of errors. (quick-xml checks that each event is
+    /// UTF-8 as it reads it, so every byte of a document that is read to its end was checked.)
+    source: &'a [u8],
     reader: Reader<&'a [u8]>,
-    peeked: Option<Token>,
+    peeked: Option<Token<'a>>,
 }
 
 impl<'a> Tokens<'a> {
-    fn new(body: &'a [u8]) -> Result<Tokens<'a>, ParseError> {
-        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-        let source = std::str::from_utf8(body).map_err(|error| {
-            ParseError::new(format!(
-                "not UTF-8 text: byte {} cannot start a character",
-                error.valid_up_to()
-            ))
-        })?;
-        let mut reader = Reader::from_str(source);
+    fn new(body: &'a [u8]) -> Tokens<'a> {
+        let source = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        let mut reader = Reader::from_reader(source);
         let config = reader.config_mut();
-        // `<nil/>` reads as `<nil></nil>`; end tags must match their start tags.
+        // `<nil/>` reads as `<nil></nil>`. That an end tag matches its start tag is checked by the
+        // functions below, which know which end they expect: quick-xml need not check it again.
         config.expand_empty_elements = true;
-        config.check_end_names = true;
-        Ok(Tokens {
+        config.check_end_names = false;
+        Tokens {
             source,
             reader,
             peeked: None,
-        })
+        }
     }
 
     /// The next token.
-    fn next(&mut self) -> Result<Token, ParseError> {
+    fn next(&mut self) -> Result<Token<'a>, ParseError> {
         if let Some(token) = self.peeked.take() {
             return Ok(token);
         }
-        let mut text: Option<String> = None;
+        let mut text: Option<Cow<'a, str>> = None;
         loop {
             let event = match self.reader.read_event() {
                 Ok(event) => event,
@@ -187,17 +185,16 @@ impl<'a> Tokens<'a> {
             };
             let token = match event {
                 Event::Text(piece) => {
-                    text.get_or_insert_default()
-                        .push_str(&piece.xml10_content());
+                    append(&mut text, piece.xml10_content());
                     continue;
                 }
                 Event::CData(piece) => {
-                    text.get_or_insert_default()
-                        .push_str(&piece.xml10_content());
+                    append(&mut text, piece.xml10_content());
                     continue;
                 }
                 Event::GeneralRef(reference) => {
-                    self.resolve_into(&reference, text.get_or_insert_default())?;
+                    let text = text.get_or_insert(Cow::Borrowed("")).to_mut();
+                    self.resolve_into(&reference, text)?;
                     continue;
                 }
                 Event::Decl(declaration) => {
@@ -233,7 +230,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The next token that is not blank text.
-    fn next_skipping_blanks(&mut self) -> Result<Token, ParseError> {
+    fn next_skipping_blanks(&mut self) -> Result<Token<'a>, ParseError> {
         loop {
             match self.next()? {
                 Token::Text(text) if is_blank(&text) => continue,
@@ -260,10 +257,10 @@ impl<'a> Tokens<'a> {
 
     /// Reads the text of element `name`, whose start was read, and its end: the text exactly as
     /// sent (empty when there is none).
-    fn text_of(&mut self, name: &str) -> Result<String, ParseError> {
+    fn text_of(&mut self, name: &str) -> Result<Cow<'a, str>, ParseError> {
         let text = match self.next()? {
             Token::Text(text) => text,
-            Token::Close(found) if found == name => return Ok(String::new()),
+            Token::Close(found) if found == name => return Ok(Cow::Borrowed("")),
             other => return Err(self.unexpected(other, &format!("text or </{name}>"))),
         };
         match self.next()? {
@@ -293,7 +290,7 @@ impl<'a> Tokens<'a> {
             // `<value></value>` and `<value>text</value>`: a string, the text as it is.
             Token::Close(name) if name == "value" => return Ok(Value::String(String::new())),
             Token::Text(text) => match self.next()? {
-                Token::Close(name) if name == "value" => return Ok(Value::String(text)),
+                Token::Close(name) if name == "value" => return Ok(Value::String(text.into_owned())),
                 Token::Open(kind) if is_blank(&text) => kind,
                 other => return Err(self.unexpected(other, "</value>")),
             },
@@ -321,7 +318,7 @@ impl<'a> Tokens<'a> {
                     _ => return Err(bad("boolean", &text)),
                 }
             }
-            "string" => Value::String(self.text_of(kind)?),
+            "string" => Value::String(self.text_of(kind)?.into_owned()),
             "double" | "float" => {
                 let text = self.text_of(kind)?;
                 Value::Double(text.trim().parse().map_err(|_| bad("double", &text))?)
@@ -429,7 +426,7 @@ impl<'a> Tokens<'a> {
 
     /// The error for `token`, met where `expected` should have been. A document that ends too soon
     /// gets expat's sentence, with the position of its end.
-    fn unexpected(&self, token: Token, expected: &str) -> ParseError {
+    fn unexpected(&self, token: Token<'_>, expected: &str) -> ParseError {
         let at = self.position(self.reader.buffer_position());
         match token {
             Token::End => ParseError::new(format!(
@@ -456,17 +453,18 @@ impl<'a> Tokens<'a> {
 
     /// An error of the XML itself, with where it is.
     fn xml_error(&self, error: &quick_xml::Error) -> ParseError {
-        ParseError::new(format!(
-            "{error}: {}",
-            self.position(self.reader.error_position())
-        ))
+        let at = self.position(self.reader.error_position());
+        match error {
+            quick_xml::Error::Encoding(_) => ParseError::new(format!("not UTF-8 text: {at}")),
+            _ => ParseError::new(format!("{error}: {at}")),
+        }
     }
 
     /// `line 3, column 12` for a byte offset, as expat counts them (lines from 1, columns from 0,
     /// in bytes).
     fn position(&self, offset: u64) -> String {
         let offset = (offset as usize).min(self.source.len());
-        let before = &self.source.as_bytes()[..offset];
+        let before = &self.source[..offset];
         let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
         let column = before
             .iter()
@@ -476,40 +474,45 @@ impl<'a> Tokens<'a> {
     }
 }
 
-/// The tags of XML-RPC, so that reading one costs no allocation.
-const KNOWN_TAGS: [&str; 25] = [
-    "methodCall",
-    "methodName",
-    "methodResponse",
-    "params",
-    "param",
-    "fault",
-    "value",
-    "int",
-    "i4",
-    "i8",
-    "i1",
-    "i2",
-    "biginteger",
-    "boolean",
-    "string",
-    "double",
-    "float",
-    "dateTime.iso8601",
-    "base64",
-    "nil",
-    "array",
-    "data",
-    "struct",
-    "member",
-    "name",
-];
-
-/// A tag's local name (what follows a `prefix:`) as text.
+/// A tag's local name (what follows a `prefix:`): XML-RPC's own tags as static text, so that
+/// reading them costs no allocation.
 fn local_name(name: &str) -> Cow<'static, str> {
-    match KNOWN_TAGS.iter().find(|&&known| known == name) {
-        Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(name.to_owned()),
+    Cow::Borrowed(match name {
+        "methodCall" => "methodCall",
+        "methodName" => "methodName",
+        "methodResponse" => "methodResponse",
+        "params" => "params",
+        "param" => "param",
+        "fault" => "fault",
+        "value" => "value",
+        "int" => "int",
+        "i4" => "i4",
+        "i8" => "i8",
+        "i1" => "i1",
+        "i2" => "i2",
+        "biginteger" => "biginteger",
+        "boolean" => "boolean",
+        "string" => "string",
+        "double" => "double",
+        "float" => "float",
+        "dateTime.iso8601" => "dateTime.iso8601",
+        "base64" => "base64",
+        "nil" => "nil",
+        "array" => "array",
+        "data" => "data",
+        "struct" => "struct",
+        "member" => "member",
+        "name" => "name",
+        other => return Cow::Owned(other.to_owned()),
+    })
+}
+
+/// Adds a piece of text to what has been read since the last tag: the first piece is kept as it
+/// is (borrowed, most often), the next ones are appended to a copy.
+fn append<'a>(text: &mut Option<Cow<'a, str>>, piece: Cow<'a, str>) {
+    match text {
+        None => *text = Some(piece),
+        Some(gathered) => gathered.to_mut().push_str(&piece),
     }
 }
 

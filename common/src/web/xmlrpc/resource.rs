@@ -38,11 +38,12 @@ use bytes::Bytes;
 use http::Method;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
-use super::procedure::{Call, Procedure, ProcedureResult};
+use super::procedure::{Call, Outcome, Procedure, ProcedureResult};
 use super::read::parse_call;
 use super::write::{write_fault, write_response};
 use super::{Fault, Value, introspection};
-use crate::defer::{Deferred, Failure, fail, maybe_deferred};
+use crate::defer::{Deferred, Failure, fail};
+use crate::reactor::guard::catch_panic;
 use crate::web::client::error_line;
 use crate::web::{Render, RenderResult, Request, Resource};
 use crate::{errln, log};
@@ -201,10 +202,19 @@ impl XmlRpc {
     /// Runs a call: a Deferred of its result, failed with the [`Fault`] the caller should get, or
     /// with the procedure's own failure (a panic included).
     pub fn call(&self, call: Call) -> Deferred<Value> {
-        match self.lookup_procedure(call.method()) {
-            Err(fault) => fail(fault),
-            Ok(procedure) => maybe_deferred(move || procedure.invoke(call))
-                .add_callback(|outcome: super::Outcome| outcome.into_deferred()),
+        match self.run(call) {
+            Ok(outcome) => outcome.into_deferred(),
+            Err(failure) => fail(failure),
+        }
+    }
+
+    /// Runs a call to the procedure's outcome; fails with the fault of a name that finds no
+    /// procedure, or with the procedure's failure (a panic is caught and becomes one).
+    fn run(&self, call: Call) -> Result<Outcome, Failure> {
+        let procedure = self.lookup_procedure(call.method())?;
+        match catch_panic(|| procedure.invoke(call)) {
+            Ok(result) => result,
+            Err((message, location)) => Err(Failure::from_panic(message, location)),
         }
     }
 
@@ -246,43 +256,53 @@ impl Resource for XmlRpc {
 
     fn render_post(&self, request: &Request) -> RenderResult {
         request.set_header(CONTENT_TYPE.as_str(), XML_TYPE)?;
-        let result = match parse_call(request.content()) {
-            Ok(parsed) => self.call(Call::new(
+        let outcome = match parse_call(request.content()) {
+            Ok(parsed) => self.run(Call::new(
                 parsed.method,
                 parsed.params,
                 Some(request.clone()),
             )),
-            Err(error) => fail(Fault::failure(format!("Can't deserialize input: {error}"))),
+            Err(error) => Err(Fault::failure(format!("Can't deserialize input: {error}")).into()),
         };
-        // Most procedures answer at once: the whole body goes back from here. The others answer
-        // when their Deferred fires, through the request, unless the client has gone by then.
+        // Most procedures answer at once: the whole body goes back from here, with its length.
+        let later = match outcome {
+            Ok(Outcome::Value(value)) => return whole(request, self.answer(Ok(value))),
+            Ok(Outcome::Fault(fault)) => return whole(request, Bytes::from(write_fault(&fault))),
+            Err(failure) => return whole(request, self.answer(Err(failure))),
+            Ok(Outcome::Later(later)) => later,
+        };
+        // The others answer when their Deferred fires (which may be at once, if it has fired
+        // already), through the request, unless the client has gone by then.
         let rendering = Rc::new(Cell::new(true));
         let now: Rc<RefCell<Option<Bytes>>> = Rc::default();
-        let (server, later, still_rendering, slot) = (
+        let (server, request_later, still_rendering, slot) = (
             self.clone(),
             request.clone(),
             Rc::clone(&rendering),
             Rc::clone(&now),
         );
-        result.add_both(move |outcome| {
+        later.add_both(move |outcome| {
             let body = server.answer(outcome);
             if still_rendering.get() {
                 *slot.borrow_mut() = Some(body);
-            } else if !later.is_lost() {
-                let _ = later.set_header(CONTENT_LENGTH.as_str(), &body.len().to_string());
-                later.write(&body);
-                later.finish();
+            } else if !request_later.is_lost() {
+                let _ = request_later.set_header(CONTENT_LENGTH.as_str(), &body.len().to_string());
+                request_later.write(&body);
+                request_later.finish();
             }
             Ok::<(), Failure>(())
         });
         rendering.set(false);
         let body = now.borrow_mut().take();
         match body {
-            Some(body) => {
-                request.set_header(CONTENT_LENGTH.as_str(), &body.len().to_string())?;
-                Ok(Render::Body(body))
-            }
+            Some(body) => whole(request, body),
             None => Ok(Render::NotDoneYet),
         }
     }
+}
+
+/// The whole answer, returned from `render`: its length set, then its body.
+fn whole(request: &Request, body: Bytes) -> RenderResult {
+    request.set_header(CONTENT_LENGTH.as_str(), &body.len().to_string())?;
+    Ok(Render::Body(body))
 }

@@ -169,12 +169,15 @@ fn malformed_documents_are_refused() {
         .to_string(),
         "unknown tag 'foo'"
     );
-    assert!(
-        parse_call(b"\xff\xfe<methodCall/>")
-            .unwrap_err()
-            .to_string()
-            .starts_with("not UTF-8")
-    );
+    for not_utf8 in [
+        &b"\xff\xfe<methodCall/>"[..],
+        b"<methodCall><methodName>a\xffb</methodName></methodCall>",
+        b"<methodCall><methodName\xff>a</methodName\xff></methodCall>",
+        b"<methodCall><!-- \xff --><methodName>a</methodName></methodCall>",
+    ] {
+        let error = parse_call(not_utf8).unwrap_err().to_string();
+        assert!(error.starts_with("not UTF-8 text: line 1"), "{error}");
+    }
 }
 
 #[test]
