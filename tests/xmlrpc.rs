@@ -377,6 +377,15 @@ fn hostile_bodies_get_a_fault_and_the_server_goes_on() {
     let malformed = "<methodCall><methodName>echo</methodName><params><param><value><int>1</in>";
     let answer = post(port, malformed);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_eq!(
+        fault_string(&answer),
+        "Can't deserialize input: unexpected &lt;/in&gt; where &lt;/int&gt; should be: line 1, \
+         column 74"
+    );
+    let answer = post(
+        port,
+        "<methodCall><methodName>a & b</methodName></methodCall>",
+    );
     assert!(
         fault_string(&answer).starts_with("Can't deserialize input: ill-formed document"),
         "{answer}"

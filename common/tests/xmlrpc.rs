@@ -68,11 +68,13 @@ fn start() -> (Reactor, u16) {
     (reactor, number)
 }
 
+/// How a call ended.
+type Outcome = Result<Value, Failure>;
+
 /// Runs the reactor (once: a reactor does not restart) until every call has ended; gives their
 /// outcomes, in order.
-fn outcomes(reactor: &Reactor, calls: Vec<Deferred<Value>>) -> Vec<Result<Value, Failure>> {
-    let slots: Rc<RefCell<Vec<Option<Result<Value, Failure>>>>> =
-        Rc::new(RefCell::new(vec![None; calls.len()]));
+fn outcomes(reactor: &Reactor, calls: Vec<Deferred<Value>>) -> Vec<Outcome> {
+    let slots: Rc<RefCell<Vec<Option<Outcome>>>> = Rc::new(RefCell::new(vec![None; calls.len()]));
     for (index, call) in calls.into_iter().enumerate() {
         let (to_fill, to_stop) = (Rc::clone(&slots), reactor.clone());
         call.add_both(move |result| {

@@ -290,7 +290,9 @@ impl<'a> Tokens<'a> {
             // `<value></value>` and `<value>text</value>`: a string, the text as it is.
             Token::Close(name) if name == "value" => return Ok(Value::String(String::new())),
             Token::Text(text) => match self.next()? {
-                Token::Close(name) if name == "value" => return Ok(Value::String(text.into_owned())),
+                Token::Close(name) if name == "value" => {
+                    return Ok(Value::String(text.into_owned()));
+                }
                 Token::Open(kind) if is_blank(&text) => kind,
                 other => return Err(self.unexpected(other, "</value>")),
             },

@@ -156,7 +156,10 @@ pub fn write_value(out: &mut String, value: &Value, allow_nil: bool) -> Result<(
 /// Appends `text` with the three characters that could be taken for markup escaped.
 fn escape_into(out: &mut String, text: &str) {
     let mut rest = text;
-    while let Some(at) = rest.bytes().position(|byte| matches!(byte, b'&' | b'<' | b'>')) {
+    while let Some(at) = rest
+        .bytes()
+        .position(|byte| matches!(byte, b'&' | b'<' | b'>'))
+    {
         out.push_str(&rest[..at]);
         out.push_str(match rest.as_bytes()[at] {
             b'&' => "&amp;",
