@@ -49,8 +49,9 @@
 //! * [`web`] (the training and the talks): Twisted Web: a tree of [`web::Resource`]s served by a
 //!   [`web::Site`], the factory a reactor listens with; pages that answer at once or stream their
 //!   answer later; folders and files on disk ([`web::File`]); HTTP itself by hyper;
-//!   [`web::serve_site`], the whole `main` of a web program; and [`web::client`], `getPage` and
-//!   `Agent`, the HTTP client, with Deferreds.
+//!   [`web::serve_site`], the whole `main` of a web program; [`web::client`], `getPage` and
+//!   `Agent`, the HTTP client, with Deferreds; and [`web::xmlrpc`], XML-RPC's server (a resource)
+//!   and client (`Proxy`).
 
 pub mod basic;
 pub mod cli;

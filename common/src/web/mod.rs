@@ -18,7 +18,9 @@
 //! * [`static_files`]: files and folders on disk, [`File`] (Twisted's `static.File`);
 //! * [`pages`]: the error pages, [`ErrorPage`];
 //! * [`serve`]: the whole `main` of a web program, [`serve_site`];
-//! * [`client`]: the other side, Twisted's `getPage` and `Agent`: fetching pages, with Deferreds.
+//! * [`client`]: the other side, Twisted's `getPage` and `Agent`: fetching pages, with Deferreds;
+//! * [`xmlrpc`]: remote calls as XML over POST, Twisted's `twisted.web.xmlrpc`: the server as a
+//!   resource, and its client, `Proxy`.
 
 mod access_log;
 mod channel;
@@ -30,11 +32,12 @@ pub mod resource;
 pub mod serve;
 pub mod site;
 pub mod static_files;
+pub mod xmlrpc;
 
 pub use data::Data;
 pub use pages::{ErrorPage, escape_html};
 pub use request::{ConnectionLost, MissingArgument, Request};
 pub use resource::{Branch, Children, Render, RenderResult, Resource};
-pub use serve::{SiteLog, serve_site};
+pub use serve::{SiteLog, serve_custom_site, serve_site};
 pub use site::Site;
 pub use static_files::File;

@@ -47,7 +47,17 @@ pub fn serve_site(
     log: SiteLog,
     root: impl FnOnce(&Reactor) -> Rc<dyn Resource>,
 ) -> ExitCode {
-    let site = |reactor: &Reactor| Rc::new(Site::new(root(reactor)));
+    serve_custom_site(endpoints, log, |reactor| Site::new(root(reactor)))
+}
+
+/// [`serve_site`] for a site that the program makes itself: with other limits
+/// ([`Site::with_limits`]), say, as the XML-RPC server's `--max-body` asks.
+pub fn serve_custom_site(
+    endpoints: &[ServerEndpoint],
+    log: SiteLog,
+    site: impl FnOnce(&Reactor) -> Site,
+) -> ExitCode {
+    let site = |reactor: &Reactor| Rc::new(site(reactor));
     match log {
         SiteLog::Stdout => run_logged_server(endpoints, site),
         SiteLog::Off => run_server(|reactor| listen_on(reactor, endpoints, site(reactor))),
