@@ -188,3 +188,92 @@ fn a_line_too_long_drops_the_connection_silently() {
     let mut client = connect(server.port(0));
     exchange(&mut client, b"get a\r\n", b"GET_NOT_FOUND a\r\n");
 }
+
+/// `kv` against `server`, with `args`: (exit status, stdout, stderr).
+fn kv(server: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["--server", server];
+    all.extend_from_slice(args);
+    let output = support::run("kv", &all);
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_training_clients_and_kv_against_the_server() {
+    let server = Listening::start("keyvalue-server", &["--port", "0"], 1);
+    let address = format!("127.0.0.1:{}", server.port(0));
+
+    let output = support::run("keyvalue-client-1", &["--server", &address]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.stdout, b"value\n");
+
+    let output = support::run("keyvalue-client-2", &["--server", &address]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "Error: 'b'\nvalue\n"
+    );
+
+    assert_eq!(
+        kv(&address, &["get", "k"]),
+        (Some(1), String::new(), "kv: no such key: k\n".to_owned())
+    );
+    assert_eq!(
+        kv(&address, &["set", "k", "hello", "world"]),
+        (Some(0), String::new(), String::new())
+    );
+    assert_eq!(
+        kv(&address, &["get", "k"]),
+        (Some(0), "hello world\n".to_owned(), String::new())
+    );
+    assert_eq!(
+        kv(&address, &["delete", "k"]),
+        (Some(0), String::new(), String::new())
+    );
+    assert_eq!(kv(&address, &["delete", "k"]).0, Some(1));
+
+    // What cannot travel is refused before it is sent.
+    let (status, _, err) = kv(&address, &["set", "k", "a\r\nget b"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // A usage error.
+    assert_eq!(kv(&address, &["fetch", "k"]).0, Some(2));
+}
+
+#[test]
+fn clients_fail_in_one_line_when_the_server_is_missing_dies_or_is_silent() {
+    let closed = format!("127.0.0.1:{}", support::closed_port());
+    let (status, out, err) = kv(&closed, &["get", "a"]);
+    assert_eq!((status, out.as_str()), (Some(2), ""));
+    assert!(
+        err.starts_with("kv: error: ") && err.lines().count() == 1,
+        "{err}"
+    );
+    let output = support::run("keyvalue-client-2", &["--server", &closed]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
+
+    // A server that reads the request and hangs up without a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let dying = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut byte = [0];
+        let _ = stream.read(&mut byte);
+        drop(stream);
+        // Then one that never answers.
+        let (silent, _) = listener.accept().unwrap();
+        thread::sleep(Duration::from_secs(3));
+        drop(silent);
+    });
+    let (status, _, err) = kv(&address, &["get", "a"]);
+    assert_eq!(status, Some(2));
+    assert!(err.starts_with("kv: error: no answer: "), "{err}");
+    let (status, _, err) = kv(&address, &["--timeout", "300ms", "get", "a"]);
+    assert_eq!(status, Some(2));
+    assert!(err.contains("within 300ms"), "{err}");
+    dying.join().unwrap();
+}
