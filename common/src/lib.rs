@@ -38,6 +38,8 @@
 //! * [`defer`] (Parts 7 to 19): [`defer::Deferred`], Twisted's promise of a result to come, typed;
 //!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds;
 //!   `DeferredLock`, `DeferredSemaphore` and `DeferredQueue` for taking turns.
+//! * [`keyvalue`] (the training's second half): the key-value store whose entries expire, with a
+//!   memory bound, and the line protocol its server and client speak.
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
 //! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
@@ -57,6 +59,7 @@ pub mod basic;
 pub mod cli;
 pub mod defer;
 pub mod endpoints;
+pub mod keyvalue;
 pub mod log;
 pub mod poetry;
 pub mod protocol;
