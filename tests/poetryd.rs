@@ -714,8 +714,10 @@ fn the_transform_plugin_answers_a_netstring_and_logs_it() {
         log[3],
         format!("[-] TransformFactory starting on {}", daemon.port)
     );
+    // The factory the port holds is the idle-timeout policy around the transform factory: its
+    // line names the wrapper, as Twisted's names its TimeoutFactory.
     assert!(
-        is_factory_line(&log[4], "Starting", "TransformFactory"),
+        is_factory_line(&log[4], "Starting", "IdleTimeout"),
         "{log:?}"
     );
     let seen = log.len();
@@ -726,7 +728,7 @@ fn the_transform_plugin_answers_a_netstring_and_logs_it() {
     assert_eq!(logged.len(), 1, "{logged:?}");
     assert!(
         logged[0].starts_with(
-            "[poetryd.transformedpoetry.TransformFactory] transformed 15 bytes with cummingsify \
+            "[poetryd.transform_server.TransformFactory] transformed 15 bytes with cummingsify \
              for "
         ) && local_peer(&logged[0]),
         "{logged:?}"
@@ -750,7 +752,7 @@ fn the_transform_plugin_closes_on_a_bad_request_and_logs_it() {
     let logged = new_lines(&daemon, seen);
     assert_eq!(logged.len(), 1, "{logged:?}");
     assert!(
-        logged[0].starts_with("[poetryd.transformedpoetry.TransformFactory] bad request from ")
+        logged[0].starts_with("[poetryd.transform_server.TransformFactory] bad request from ")
             && logged[0].ends_with(": unknown transform 'unknown'")
             && local_peer(&logged[0]),
         "{logged:?}"
@@ -762,6 +764,26 @@ fn the_transform_plugin_closes_on_a_bad_request_and_logs_it() {
     assert!(
         logged[0].contains("bad request from ") && logged[0].contains(": not a netstring: "),
         "{logged:?}"
+    );
+    daemon.stop();
+}
+
+#[test]
+fn the_transform_plugin_closes_connections_that_say_nothing() {
+    let mut daemon = Daemon::start(&[
+        "transformedpoetry",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--idle-timeout",
+        "300ms",
+    ]);
+    // Nothing sent: the server hangs up by itself (the read's own timeout is far longer).
+    assert!(ask(daemon.port, b"").is_empty(), "no reply");
+    assert_eq!(
+        String::from_utf8(ask(daemon.port, b"8:shout.hi,")).unwrap(),
+        "2:HI,"
     );
     daemon.stop();
 }

@@ -17,7 +17,6 @@
 //! [`Service::start_service`]. That is why twistd's log shows the port line before the lines of
 //! the services listed ahead of it.
 
-use std::any::type_name;
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
@@ -26,7 +25,7 @@ use std::rc::Rc;
 
 use crate::defer::{Deferred, DeferredList, Failure, maybe_deferred, succeed};
 use crate::log;
-use crate::protocol::{Address, Factory, Protocol};
+use crate::protocol::{Address, Factory, Protocol, short_type_name};
 use crate::reactor::{ListeningPort, Reactor, guard};
 
 /// What every service has: an optional name, and whether it runs. Twisted keeps these in its
@@ -301,7 +300,7 @@ impl<F: Factory + 'static> TcpServer<F> {
             .reactor
             .listen_tcp(self.port, factory, &self.interface)
             .map_err(Failure::new)?;
-        log_port_started::<F>(&port.get_host());
+        log_port_started(&*self.factory, &port.get_host());
         *self.listening.borrow_mut() = Some(port);
         log_factory_starting(&self.factory);
         guard::call(&"calling start_factory", || self.factory.start_factory());
@@ -351,12 +350,12 @@ impl<F: Factory> Factory for PortFactory<F> {
     }
 }
 
-/// Logs that a port of a factory of type `F` listens at `address`, in twistd's words:
-/// `Site starting on 8000` (a UNIX socket: `Site starting on '/tmp/web.sock'`).
-pub(crate) fn log_port_started<F: ?Sized>(address: &Address) {
+/// Logs that a port of `factory` listens at `address`, in twistd's words: `Site starting on 8000`
+/// (a UNIX socket: `Site starting on '/tmp/web.sock'`).
+pub(crate) fn log_port_started(factory: &dyn Factory, address: &Address) {
     log::msg(format!(
         "{} starting on {}",
-        class_name::<F>(),
+        factory.log_prefix(),
         port_label(address)
     ));
 }
@@ -389,18 +388,11 @@ fn port_label(address: &Address) -> String {
     }
 }
 
-/// A type's name without its module path or generic parameters: `PoetryFactory`.
-fn class_name<T: ?Sized>() -> &'static str {
-    let name = type_name::<T>();
-    let name = name.split('<').next().unwrap_or(name);
-    name.rsplit("::").next().unwrap_or(name)
-}
-
 /// A factory as Python prints an object: `<PoetryFactory object at 0x55d4c0a1b2c0>`.
 fn factory_repr<F>(factory: &Rc<F>) -> String {
     format!(
         "<{} object at {:#x}>",
-        class_name::<F>(),
+        short_type_name::<F>(),
         Rc::as_ptr(factory) as usize
     )
 }

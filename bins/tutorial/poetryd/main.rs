@@ -38,6 +38,8 @@ mod poetry_proxy;
 mod slowpoetry;
 #[path = "../../talks/support/token.rs"]
 mod token;
+#[path = "../support/transform_server.rs"]
+mod transform_server;
 mod transformedpoetry;
 mod web;
 
@@ -120,8 +122,8 @@ enum Plugin {
     ///
     /// Each client sends one netstring, `<name>.<poem>`, and gets the poem back transformed, as
     /// one netstring, before the server closes the connection (the transform server of Part 12,
-    /// as a plugin). Transforms: cummingsify (lower case), shout (upper case), reverse (the lines
-    /// in reverse order).
+    /// as a plugin).
+    #[command(after_help = transform_server::transforms_help())]
     Transformedpoetry(transformedpoetry::Options),
     /// A caching poetry proxy.
     ///

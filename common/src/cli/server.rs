@@ -213,7 +213,7 @@ pub fn run_logged_server<F: Factory + 'static>(
     };
     // Twisted says a factory starts after the line of its first port, once.
     for (index, port) in ports.iter().enumerate() {
-        log_port_started::<F>(&port.get_host());
+        log_port_started(&*factory, &port.get_host());
         if index == 0 {
             log_factory_starting(&factory);
         }

@@ -52,6 +52,10 @@ impl<F: Factory> Factory for IdleTimeout<F> {
     fn stop_factory(&self) {
         self.inner.stop_factory();
     }
+
+    fn log_prefix(&self) -> &'static str {
+        self.inner.log_prefix()
+    }
 }
 
 /// A protocol and the timed call that closes its connection when the peer has been silent too

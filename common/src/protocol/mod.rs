@@ -126,6 +126,20 @@ pub trait Factory {
 
     /// The last port or connection using the factory is done with it.
     fn stop_factory(&self) {}
+
+    /// The factory's name in the log's lines about its ports (`TransformFactory starting on
+    /// 11000`): its type's name. A factory that wraps another gives the wrapped one's name, as
+    /// Twisted's `WrappingFactory.logPrefix` does, so that a policy does not hide what is served.
+    fn log_prefix(&self) -> &'static str {
+        short_type_name::<Self>()
+    }
+}
+
+/// A type's name without its module path or generic parameters: `PoetryFactory`.
+pub(crate) fn short_type_name<T: ?Sized>() -> &'static str {
+    let name = std::any::type_name::<T>();
+    let name = name.split('<').next().unwrap_or(name);
+    name.rsplit("::").next().unwrap_or(name)
 }
 
 /// A [`Factory`] for connections we make, which also hears how the connection attempt went.
