@@ -123,6 +123,13 @@ fn memset_and_memget_against_memcached() {
     // A value is data, not a line: a CR LF inside it travels and prints as it is.
     assert_eq!(run("memset", &[&at, "crlf", "one\r\ntwo"]), says(0, "", ""));
     assert_eq!(run("memget", &[&at, "crlf"]), says(0, "one\r\ntwo\n", ""));
+    // A value larger than one read: raw mode gathers it over many.
+    let big = "0123456789".repeat(10_000);
+    assert_eq!(run("memset", &[&at, "big", &big]), says(0, "", ""));
+    assert_eq!(
+        run("memget", &[&at, "big"]),
+        says(0, &format!("{big}\n"), "")
+    );
     assert_eq!(run("memset", &[&at, "empty", ""]), says(0, "", ""));
     assert_eq!(run("memget", &[&at, "empty"]), says(0, "\n", ""));
     assert_eq!(

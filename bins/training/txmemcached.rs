@@ -342,7 +342,17 @@ fn main() -> ExitCode {
         CONNECT_TIMEOUT,
     );
     let outcome = Deferred::new();
-    connected.add_callback(demo).chain_deferred(&outcome);
+    // Whichever comes first, the demo's end or the deadline, fires `outcome`; the other is dropped.
+    let finished = outcome.clone();
+    connected
+        .add_callback(demo)
+        .add_both(move |result: Result<ExitCode, Failure>| {
+            let _ = match result {
+                Ok(code) => finished.callback(code),
+                Err(failure) => finished.errback(failure),
+            };
+            Ok::<(), Failure>(())
+        });
     // Nothing waits for ever: past the timeout the demo fails, whatever it waits for.
     let (late, timeout) = (outcome.clone(), options.timeout);
     let deadline = reactor.call_later(timeout, move || {

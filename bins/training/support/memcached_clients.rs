@@ -110,13 +110,10 @@ pub fn run_until(
     let status = Rc::new(Cell::new(ExitCode::from(failed)));
     let (stopper, set_status, server) = (reactor.clone(), Rc::clone(&status), server.to_string());
     outcome
-        .add_callbacks(
-            |code| Ok::<ExitCode, Failure>(code),
-            move |failure: Failure| {
-                report_error(format_args!("{server}: {}", failure.error()));
-                Ok(ExitCode::from(failed))
-            },
-        )
+        .add_errback(move |failure: Failure| {
+            report_error(format_args!("{server}: {}", failure.error()));
+            Ok::<ExitCode, Failure>(ExitCode::from(failed))
+        })
         .add_callback(move |code| {
             set_status.set(code);
             stopper.stop().map_err(Failure::new)
