@@ -228,20 +228,28 @@ fn fake_server(answer: &'static [u8], hang: bool) -> String {
 }
 
 #[test]
-fn a_silent_server_times_out_memset2_and_txmemcached() {
+fn a_silent_server_times_every_program_out() {
     let at = fake_server(b"", true);
     assert_eq!(
         run("memset2", &["--timeout", "300ms", &at, "k", "v"]),
         says(1, "Timeout\n", "")
     );
-    assert_eq!(
-        run("txmemcached", &["--timeout", "300ms", "--server", &at]),
-        says(
-            1,
-            "",
-            &format!("txmemcached: error: {at}: no answer within 300ms\n")
-        )
-    );
+    for (program, args, status) in [
+        ("memget", vec![at.as_str(), "k"], 2),
+        ("memset", vec![at.as_str(), "k", "v"], 1),
+        ("txmemcached", vec!["--server", at.as_str()], 1),
+    ] {
+        let mut args = args;
+        args.extend(["--timeout", "300ms"]);
+        assert_eq!(
+            run(program, &args),
+            says(
+                status,
+                "",
+                &format!("{program}: error: {at}: no answer within 300ms\n")
+            )
+        );
+    }
 }
 
 #[test]

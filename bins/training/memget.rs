@@ -8,9 +8,10 @@
 //! value. The program prints it as Python's `print` did, the bytes as they are and a newline.
 //!
 //! The training's program printed `None` for a missing key and waited for ever on a refused
-//! connection or an error reply. Here a missing key is one line on stderr, `memget: no such key:
-//! k`, and status 1; anything else that goes wrong (no server, an error reply, the connection
-//! closed) is one line on stderr naming the server, and status 2. `VALUE` lines are read whole (the
+//! connection, an error reply or a silent server. Here a missing key is one line on stderr,
+//! `memget: no such key: k`, and status 1; anything else that goes wrong (no server, an error
+//! reply, the connection closed, no answer within `--timeout`, 10 s by default) is one line on
+//! stderr naming the server, and status 2. `VALUE` lines are read whole (the
 //! original only looked at how the line began), and the value's size is bounded.
 //!
 //! ```text
@@ -36,7 +37,7 @@ use common::errln;
 use common::memcache::ReadLimits;
 use common::protocol::DisconnectReason;
 
-use memcached_clients::{Trouble, key_argument, request, run_until};
+use memcached_clients::{Deadline, Trouble, key_argument, request, run_until};
 
 /// Print the value of one key of a memcached server (EuroPython 2011 training). Exit status 1 when
 /// the key is not there, 2 on any other error.
@@ -54,6 +55,9 @@ struct Options {
     /// The key to get.
     #[arg(value_name = "KEY")]
     key: OsString,
+
+    #[command(flatten)]
+    deadline: Deadline,
 }
 
 /// The protocol of one `get`: lines, then the value's bytes in raw mode, then lines again.
@@ -158,5 +162,11 @@ fn main() -> ExitCode {
             Ok(ExitCode::from(1))
         }
     });
-    run_until(&reactor, &options.server, printed, 2)
+    run_until(
+        &reactor,
+        &options.server,
+        printed,
+        2,
+        Some(options.deadline.timeout),
+    )
 }

@@ -5,10 +5,11 @@
 //! and expiry time 0: no flags, never expires), and waits for the one reply line: `STORED` fires
 //! the Deferred, and the program ends quietly, as the training's did.
 //!
-//! The training's program waited for ever on any other reply and on a refused connection. Here
-//! either is one line on stderr naming the server (`memset: error: 127.0.0.1:11211: answered
-//! SERVER_ERROR out of memory storing object`), and status 1. A server that accepts and never
-//! answers still keeps it waiting: `memset2` is the version with a timeout.
+//! The training's program waited for ever on any other reply, on a refused connection and on a
+//! server that never answers. Here each is one line on stderr naming the server (`memset: error:
+//! 127.0.0.1:11211: answered SERVER_ERROR out of memory storing object`), and status 1; the
+//! program as a whole gives up after `--timeout` (10 s by default). Putting the timeout into the
+//! protocol itself is `memset2`'s lesson.
 //!
 //! ```text
 //! terminal 1:  memcached -p 11211
@@ -31,7 +32,7 @@ use common::cli::output::report_error;
 use common::defer::{Deferred, Failure};
 use common::protocol::DisconnectReason;
 
-use memcached_clients::{Trouble, key_argument, request, run_until};
+use memcached_clients::{Deadline, Trouble, key_argument, request, run_until};
 
 /// Store VALUE under KEY in a memcached server (EuroPython 2011 training). Prints nothing when
 /// stored; exit status 1 on an error.
@@ -54,6 +55,9 @@ struct Options {
     /// The value, sent byte for byte (quote it to include spaces).
     #[arg(value_name = "VALUE")]
     value: OsString,
+
+    #[command(flatten)]
+    deadline: Deadline,
 }
 
 /// The protocol of one `set`: the request, then one reply line.
@@ -106,5 +110,11 @@ fn main() -> ExitCode {
         })
     });
     let done = stored.add_callback(|()| Ok::<ExitCode, Failure>(ExitCode::SUCCESS));
-    run_until(&reactor, &options.server, done, 1)
+    run_until(
+        &reactor,
+        &options.server,
+        done,
+        1,
+        Some(options.deadline.timeout),
+    )
 }

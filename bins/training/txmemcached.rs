@@ -38,11 +38,9 @@ mod python_repr;
 use std::cell::RefCell;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::duration::parse_duration;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::defer::{Deferred, DeferredLock, Failure, FirstError, fail, gather_results};
@@ -50,7 +48,7 @@ use common::memcache::{ReadLimits, Reply, ReplyReader};
 use common::outln;
 use common::protocol::{ClientCreator, DisconnectReason, Protocol, Transport};
 
-use memcached_clients::{CONNECT_TIMEOUT, Trouble, run_until};
+use memcached_clients::{CONNECT_TIMEOUT, Deadline, Trouble, run_until};
 use python_repr::python_repr;
 
 /// Set and get a key of a memcached server with four requests queued at once, served in turn
@@ -67,10 +65,8 @@ struct Options {
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7000")]
     server: ServerAddress,
 
-    /// How long the whole demo may take once started: seconds (10) or a number with a unit
-    /// (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    deadline: Deadline,
 }
 
 /// What a request gives back.
@@ -341,26 +337,8 @@ fn main() -> ExitCode {
         server.port,
         CONNECT_TIMEOUT,
     );
-    let outcome = Deferred::new();
-    // Whichever comes first, the demo's end or the deadline, fires `outcome`; the other is dropped.
-    let finished = outcome.clone();
-    connected
-        .add_callback(demo)
-        .add_both(move |result: Result<ExitCode, Failure>| {
-            let _ = match result {
-                Ok(code) => finished.callback(code),
-                Err(failure) => finished.errback(failure),
-            };
-            Ok::<(), Failure>(())
-        });
-    // Nothing waits for ever: past the timeout the demo fails, whatever it waits for.
-    let (late, timeout) = (outcome.clone(), options.timeout);
-    let deadline = reactor.call_later(timeout, move || {
-        let _ = late.errback(Failure::exception(format!("no answer within {timeout:?}")));
-    });
-    let status = run_until(&reactor, server, outcome, 1);
-    let _ = deadline.cancel();
-    status
+    let outcome = connected.add_callback(demo);
+    run_until(&reactor, server, outcome, 1, Some(options.deadline.timeout))
 }
 
 #[cfg(test)]

@@ -15,9 +15,10 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
-use clap::CommandFactory;
 use clap::error::ErrorKind;
+use clap::{Args, CommandFactory};
 use common::cli::address::ServerAddress;
+use common::cli::duration::parse_duration;
 use common::cli::output::report_error;
 use common::defer::{Deferred, Failure};
 use common::protocol::{Address, ClientFactory, ConnectError, Connector, Factory, Protocol};
@@ -99,17 +100,45 @@ pub fn request<T: 'static, P: Protocol + 'static>(
     deferred
 }
 
-/// Runs the reactor until `outcome` fires, and returns its exit status. A failure left in it is
-/// one line on stderr, `memget: error: 127.0.0.1:11211: <why>`, and the status `failed`.
+/// `--timeout`: how long a program without a timeout of its own waits for its answer.
+#[derive(Debug, Args)]
+pub struct Deadline {
+    /// How long to wait for the answer, connecting included: seconds (10) or a number with a unit
+    /// (500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Runs the reactor until `outcome` fires, or `deadline` (if any) has passed, and returns the exit
+/// status. A failure, or the deadline, is one line on stderr, `memget: error: 127.0.0.1:11211:
+/// <why>`, and the status `failed`.
 pub fn run_until(
     reactor: &Reactor,
     server: &ServerAddress,
     outcome: Deferred<ExitCode>,
     failed: u8,
+    deadline: Option<Duration>,
 ) -> ExitCode {
+    // Whichever comes first, the outcome or the deadline, fires `first`; the other is dropped.
+    let first = Deferred::new();
+    let on_outcome = first.clone();
+    outcome.add_both(move |result: Result<ExitCode, Failure>| {
+        let _ = match result {
+            Ok(code) => on_outcome.callback(code),
+            Err(failure) => on_outcome.errback(failure),
+        };
+        Ok::<(), Failure>(())
+    });
+    let timer = deadline.map(|limit| {
+        let late = first.clone();
+        reactor.call_later(limit, move || {
+            let _ = late.errback(Failure::exception(format!("no answer within {limit:?}")));
+        })
+    });
+
     let status = Rc::new(Cell::new(ExitCode::from(failed)));
     let (stopper, set_status, server) = (reactor.clone(), Rc::clone(&status), server.to_string());
-    outcome
+    first
         .add_errback(move |failure: Failure| {
             report_error(format_args!("{server}: {}", failure.error()));
             Ok::<ExitCode, Failure>(ExitCode::from(failed))
@@ -118,7 +147,12 @@ pub fn run_until(
             set_status.set(code);
             stopper.stop().map_err(Failure::new)
         });
-    if let Err(error) = reactor.run() {
+    let ran = reactor.run();
+    if let Some(timer) = timer {
+        // Already run if it is what stopped the program.
+        let _ = timer.cancel();
+    }
+    if let Err(error) = ran {
         report_error(error);
         return ExitCode::from(failed);
     }
