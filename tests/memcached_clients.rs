@@ -253,7 +253,7 @@ fn a_silent_server_times_every_program_out() {
 }
 
 #[test]
-fn an_error_reply_or_a_hang_up_is_one_line_naming_the_server() {
+fn an_error_reply_a_line_too_long_or_a_hang_up_is_one_line_naming_the_server() {
     let at = fake_server(b"SERVER_ERROR out of memory storing object\r\n", true);
     let why = "answered SERVER_ERROR out of memory storing object";
     for (program, args, status) in [
@@ -261,6 +261,19 @@ fn an_error_reply_or_a_hang_up_is_one_line_naming_the_server() {
         ("memset", vec![at.as_str(), "k", "v"], 1),
         ("memset2", vec![at.as_str(), "k", "v"], 1),
         ("txmemcached", vec!["--server", at.as_str()], 1),
+    ] {
+        assert_eq!(
+            run(program, &args),
+            says(status, "", &format!("{program}: error: {at}: {why}\n"))
+        );
+    }
+
+    let at = fake_server(&[b'x'; 20_000], true);
+    let why = "answered a line too long to read";
+    for (program, args, status) in [
+        ("memget", vec![at.as_str(), "k"], 2),
+        ("memset", vec![at.as_str(), "k", "v"], 1),
+        ("memset2", vec![at.as_str(), "k", "v"], 1),
     ] {
         assert_eq!(
             run(program, &args),

@@ -122,6 +122,11 @@ impl LineHandler for GetProtocol {
         }
     }
 
+    fn line_length_exceeded(&mut self, _line: &[u8], lines: &mut Lines) {
+        let _ = self.deferred.errback(Trouble::LineTooLong);
+        lines.lose_connection();
+    }
+
     fn connection_lost(&mut self, _reason: &DisconnectReason) {
         // Fails the Deferred only if nothing fired it yet.
         let _ = self.deferred.errback(Trouble::Closed);

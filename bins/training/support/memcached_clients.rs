@@ -34,6 +34,8 @@ pub enum Trouble {
     Answered(Vec<u8>),
     /// The connection closed before the answer was complete.
     Closed,
+    /// A reply line longer than `LineReceiver`'s limit (16 KiB): the connection is closed.
+    LineTooLong,
 }
 
 impl fmt::Display for Trouble {
@@ -41,6 +43,7 @@ impl fmt::Display for Trouble {
         match self {
             Trouble::Answered(line) => write!(f, "answered {}", String::from_utf8_lossy(line)),
             Trouble::Closed => f.write_str("closed the connection before answering"),
+            Trouble::LineTooLong => f.write_str("answered a line too long to read"),
         }
     }
 }
