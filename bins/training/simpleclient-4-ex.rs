@@ -19,6 +19,8 @@
 //! cargo run --bin simpleclient-4-ex -- 127.0.0.1:8000 a b c d      # terminal 2
 //! ```
 
+#[path = "support/python_repr.rs"]
+mod python_repr;
 #[path = "support/upper_clients.rs"]
 mod upper_clients;
 
@@ -41,7 +43,8 @@ use common::outln;
 use common::reactor::Reactor;
 
 use deferred_request::UppercaseClientFactory;
-use upper_clients::{CONNECT_TIMEOUT, Requests, print_failure, print_sending, python_pair_repr};
+use python_repr::python_pair_repr;
+use upper_clients::{CONNECT_TIMEOUT, Requests, print_failure, print_sending};
 
 /// Send every TEXT to the uppercase server at once, on the reactor, print how long each request
 /// took, then every answer in the order of the command line, then the whole time (the EuroPython

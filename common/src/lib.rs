@@ -40,6 +40,9 @@
 //!   `DeferredLock`, `DeferredSemaphore` and `DeferredQueue` for taking turns.
 //! * [`keyvalue`] (the training's second half): the key-value store whose entries expire, with a
 //!   memory bound, and the line protocol its server and client speak.
+//! * [`memcache`] (the training's memcached clients): memcached's text protocol, client side:
+//!   [`memcache::MemcacheClient`], each request a Deferred, pipelined; and the reader of
+//!   memcached's replies that it is built on.
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
 //! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
@@ -61,6 +64,7 @@ pub mod defer;
 pub mod endpoints;
 pub mod keyvalue;
 pub mod log;
+pub mod memcache;
 pub mod poetry;
 pub mod protocol;
 pub mod reactor;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages that the tests use and that a fresh machine may lack, from Debian's
-# packages: the Redis server (tests/catchat_redis.rs starts its own on a free port), and Chromium
-# with its WebDriver (tests/catchat_browser.rs drives the dashboard in a real browser).
+# packages: the Redis server (tests/catchat_redis.rs starts its own on a free port), memcached
+# (tests/memcached_clients.rs, the same), and Chromium with its WebDriver (tests/catchat_browser.rs
+# drives the dashboard in a real browser).
 #
 #   scripts/ci/install-deps.sh           # called by .ci/run; safe to run again: installs only what is missing
 #
@@ -13,6 +14,7 @@ set -uo pipefail
 # command package: what each test needs, by the command that shows it is there.
 wanted=(
     "redis-server redis-server"
+    "memcached memcached"
     "chromium chromium"
     "chromedriver chromium-driver"
 )

@@ -1,6 +1,7 @@
 //! What the EuroPython 2011 training's clients of the uppercase server share unchanged, from the
 //! blocking `multiclient` to `simpleclient-4-ex`: their command line (`host:port text…`) and the way
-//! they print (raw bytes, as Python 2's `print` does; Python's `repr` of a tuple of strings).
+//! they print (raw bytes, as Python 2's `print` does). Python's `repr` of a tuple of strings, which
+//! `simpleclient-4-ex` prints, is in `python_repr.rs`.
 //!
 //! Included by each of them with `#[path]`; not a program itself. The protocol logic is not here:
 //! each program keeps its own, so that a reader can put one version beside the next.
@@ -72,67 +73,4 @@ pub fn print_failure(text: &[u8], why: impl fmt::Display) {
         &mut io::stderr().lock(),
         &[b"request ", text, b" failed: ", why.as_bytes()],
     );
-}
-
-/// A byte string as Python 2's `repr` writes it: in single quotes (double quotes when it holds a
-/// single quote and no double quote), with `\\`, `\n`, `\r`, `\t` and `\xNN` for every other byte
-/// that is not printable ASCII: `'Hi! Send me text to convert to uppercase\nA\r\n'`.
-pub fn python_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut repr = String::with_capacity(bytes.len() + 2);
-    repr.push(quote);
-    for &byte in bytes {
-        match byte {
-            b'\\' => repr.push_str("\\\\"),
-            b'\n' => repr.push_str("\\n"),
-            b'\r' => repr.push_str("\\r"),
-            b'\t' => repr.push_str("\\t"),
-            _ if char::from(byte) == quote => {
-                repr.push('\\');
-                repr.push(quote);
-            }
-            b' '..=b'~' => repr.push(char::from(byte)),
-            _ => repr.push_str(&format!("\\x{byte:02x}")),
-        }
-    }
-    repr.push(quote);
-    repr
-}
-
-/// A tuple of two byte strings as Python 2's `repr` writes it: `('a', 'A\r\n')`.
-pub fn python_pair_repr(first: &[u8], second: &[u8]) -> String {
-    format!("({}, {})", python_repr(first), python_repr(second))
-}
-
-// These run with the unit tests of `simpleclient-4-ex`, the program that prints reprs (the other
-// programs that include this module have none).
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reprs_quote_and_escape_as_python_2() {
-        assert_eq!(python_repr(b"a"), "'a'");
-        assert_eq!(
-            python_repr(b"Hi! Send me text to convert to uppercase\nA\r\n"),
-            "'Hi! Send me text to convert to uppercase\\nA\\r\\n'"
-        );
-        assert_eq!(python_repr(b"don't"), "\"don't\"");
-        assert_eq!(python_repr(b"'\""), "'\\'\"'");
-        assert_eq!(python_repr(b"tab\there \\"), "'tab\\there \\\\'");
-        assert_eq!(
-            python_repr(b"caf\xc3\xa9\x00\x7f"),
-            "'caf\\xc3\\xa9\\x00\\x7f'"
-        );
-        assert_eq!(python_repr(b""), "''");
-    }
-
-    #[test]
-    fn pairs_are_tuples() {
-        assert_eq!(python_pair_repr(b"a", b"A\r\n"), "('a', 'A\\r\\n')");
-    }
 }
