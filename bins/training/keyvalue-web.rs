@@ -1,5 +1,5 @@
-//! The key-value store's web pages: the EuroPython 2011 training, slide "Key-value store web
-//! front" (`keyvalue_web.py`), port 8000.
+//! The key-value store's web pages: the EuroPython 2011 training's web front of its store
+//! (`keyvalue_web.py`), port 8000.
 //!
 //! Three pages over the line-protocol client of [`common::keyvalue::client`]: `/get?key=K`
 //! answers the value (or `NOT FOUND: 'K'`), `/set?key=K&value=V` answers `STORED`, and

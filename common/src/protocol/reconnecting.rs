@@ -87,16 +87,15 @@ fn random_spread() -> f64 {
 pub enum ReconnectEvent<'a, P> {
     /// A connection is made; this is its protocol (also what `current` now gives).
     Connected(&'a P),
-    /// An attempt failed; the next comes after `retry_in` (`None`: the factory is stopped).
+    /// An attempt failed; the next comes after `retry_in`.
     Failed {
         reason: &'a ConnectError,
-        retry_in: Option<Duration>,
+        retry_in: Duration,
     },
-    /// The connection was lost; the next attempt comes after `retry_in` (`None`: the factory is
-    /// stopped).
+    /// The connection was lost; the next attempt comes after `retry_in`.
     Lost {
         reason: &'a DisconnectReason,
-        retry_in: Option<Duration>,
+        retry_in: Duration,
     },
 }
 
@@ -110,21 +109,22 @@ struct Inner<P> {
     observer: RefCell<Option<Observer<P>>>,
     /// Retries since the last connection was made: where in the backoff we are.
     retries: Cell<u32>,
+    /// The number of the latest attempt. `stop` moves it on too, so that what an older attempt
+    /// reports late (the connection `stop` closed, say) is known to be over and ignored.
+    generation: Cell<u64>,
     /// The protocol of the live connection.
     current: RefCell<Option<P>>,
-    /// The attempt under way, or the connection it made: what `stop` closes.
+    /// The latest attempt, or the connection it made: what `stop` closes.
     connector: RefCell<Option<Connector>>,
     /// The timed call of the next attempt, while waiting.
     retry_call: RefCell<Option<DelayedCall>>,
-    stopped: Cell<bool>,
+    /// Whether the owner wants a connection (between `start` and `stop`).
+    running: Cell<bool>,
 }
 
 /// Connects to one endpoint with protocols `make` returns, and connects again after each failure
 /// or loss, with a [`Backoff`], until [`stop`](ReconnectingClientFactory::stop). A cheap handle:
-/// clones share the same connection.
-///
-/// It is the [`ClientFactory`] of its own attempts; the reactor calls those methods, the owner
-/// calls the others.
+/// clones share the same connection; dropping the last one gives up (no attempt is made after).
 pub struct ReconnectingClientFactory<P> {
     inner: Rc<Inner<P>>,
 }
@@ -154,10 +154,11 @@ impl<P: Protocol + Clone + 'static> ReconnectingClientFactory<P> {
                 make: Box::new(make),
                 observer: RefCell::new(None),
                 retries: Cell::new(0),
+                generation: Cell::new(0),
                 current: RefCell::new(None),
                 connector: RefCell::new(None),
                 retry_call: RefCell::new(None),
-                stopped: Cell::new(false),
+                running: Cell::new(false),
             }),
         }
     }
@@ -168,16 +169,21 @@ impl<P: Protocol + Clone + 'static> ReconnectingClientFactory<P> {
         *self.inner.observer.borrow_mut() = Some(Rc::new(observer));
     }
 
-    /// Makes the first attempt now (or, after a `stop`, starts over).
+    /// Makes the first attempt now. Does nothing if already started; after a `stop`, starts over
+    /// with the shortest wait.
     pub fn start(&self) {
-        self.inner.stopped.set(false);
+        if self.inner.running.replace(true) {
+            return;
+        }
         self.inner.retries.set(0);
         self.connect();
     }
 
-    /// Stops trying: the pending attempt is cancelled, and the connection, if there is one, closed.
+    /// Stops trying: the pending attempt is cancelled, and the connection, if there is one,
+    /// closed. Nothing more is reported of them.
     pub fn stop(&self) {
-        self.inner.stopped.set(true);
+        self.inner.running.set(false);
+        self.next_generation();
         if let Some(call) = self.inner.retry_call.borrow_mut().take() {
             let _ = call.cancel();
         }
@@ -199,19 +205,26 @@ impl<P: Protocol + Clone + 'static> ReconnectingClientFactory<P> {
         &self.inner.endpoint
     }
 
+    fn next_generation(&self) -> u64 {
+        let generation = self.inner.generation.get() + 1;
+        self.inner.generation.set(generation);
+        generation
+    }
+
     fn connect(&self) {
+        let attempt = Attempt {
+            factory: self.clone(),
+            generation: self.next_generation(),
+        };
         let connector = self
             .inner
             .reactor
-            .connect(&self.inner.endpoint, Rc::new(self.clone()));
+            .connect(&self.inner.endpoint, Rc::new(attempt));
         *self.inner.connector.borrow_mut() = Some(connector);
     }
 
-    /// Schedules the next attempt, unless stopped; returns the wait.
-    fn retry_later(&self) -> Option<Duration> {
-        if self.inner.stopped.get() {
-            return None;
-        }
+    /// Schedules the next attempt; returns the wait.
+    fn retry_later(&self) -> Duration {
         let retry = self.inner.retries.get();
         self.inner.retries.set(retry.saturating_add(1));
         let delay = self.inner.backoff.delay(retry, random_spread());
@@ -220,19 +233,11 @@ impl<P: Protocol + Clone + 'static> ReconnectingClientFactory<P> {
         let call = self.inner.reactor.call_later(delay, move || {
             if let Some(inner) = factory.upgrade() {
                 inner.retry_call.borrow_mut().take();
-                if !inner.stopped.get() {
-                    ReconnectingClientFactory { inner }.connect();
-                }
+                ReconnectingClientFactory { inner }.connect();
             }
         });
         *self.inner.retry_call.borrow_mut() = Some(call);
-        Some(delay)
-    }
-
-    fn connected(&self, protocol: &P) {
-        self.inner.retries.set(0);
-        *self.inner.current.borrow_mut() = Some(protocol.clone());
-        self.tell(&ReconnectEvent::Connected(protocol));
+        delay
     }
 
     /// Tells the observer, without holding a borrow while it runs.
@@ -244,40 +249,74 @@ impl<P: Protocol + Clone + 'static> ReconnectingClientFactory<P> {
     }
 }
 
-impl<P: Protocol + Clone + 'static> Factory for ReconnectingClientFactory<P> {
+/// One connection attempt: the [`ClientFactory`] the reactor is given each time. It knows its
+/// number, so that it speaks for the factory only while it is the latest.
+struct Attempt<P> {
+    factory: ReconnectingClientFactory<P>,
+    generation: u64,
+}
+
+impl<P: Protocol + Clone + 'static> Attempt<P> {
+    fn is_latest(&self) -> bool {
+        self.factory.inner.generation.get() == self.generation
+    }
+
+    /// The attempt is over (failed, or its connection lost): the next one is scheduled.
+    fn ended(&self) -> Option<Duration> {
+        if !self.is_latest() {
+            return None;
+        }
+        self.factory.inner.connector.borrow_mut().take();
+        Some(self.factory.retry_later())
+    }
+}
+
+impl<P: Protocol + Clone + 'static> Factory for Attempt<P> {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(Watched {
-            protocol: (self.inner.make)(),
-            factory: self.clone(),
+            protocol: (self.factory.inner.make)(),
+            attempt: Attempt {
+                factory: self.factory.clone(),
+                generation: self.generation,
+            },
         }))
     }
 }
 
-impl<P: Protocol + Clone + 'static> ClientFactory for ReconnectingClientFactory<P> {
+impl<P: Protocol + Clone + 'static> ClientFactory for Attempt<P> {
     fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        self.inner.connector.borrow_mut().take();
-        let retry_in = self.retry_later();
-        self.tell(&ReconnectEvent::Failed { reason, retry_in });
+        if let Some(retry_in) = self.ended() {
+            self.factory
+                .tell(&ReconnectEvent::Failed { reason, retry_in });
+        }
     }
 
     fn client_connection_lost(&self, _connector: &Connector, reason: &DisconnectReason) {
-        self.inner.connector.borrow_mut().take();
-        let retry_in = self.retry_later();
-        self.tell(&ReconnectEvent::Lost { reason, retry_in });
+        if let Some(retry_in) = self.ended() {
+            self.factory
+                .tell(&ReconnectEvent::Lost { reason, retry_in });
+        }
     }
 }
 
-/// The reactor's side of one connection: passes every event on to the owner's protocol, and tells
-/// the factory when the connection is made and when it ends.
+/// The reactor's side of one connection: passes every event on to the owner's protocol, and
+/// tells the factory when the connection is made and when it ends.
 struct Watched<P: Protocol + Clone + 'static> {
     protocol: P,
-    factory: ReconnectingClientFactory<P>,
+    attempt: Attempt<P>,
 }
 
 impl<P: Protocol + Clone + 'static> Protocol for Watched<P> {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
         self.protocol.connection_made(transport);
-        self.factory.connected(&self.protocol);
+        if self.attempt.is_latest() {
+            let inner = &self.attempt.factory.inner;
+            inner.retries.set(0);
+            *inner.current.borrow_mut() = Some(self.protocol.clone());
+            self.attempt
+                .factory
+                .tell(&ReconnectEvent::Connected(&self.protocol));
+        }
     }
 
     fn data_received(&mut self, data: &[u8]) {
@@ -287,7 +326,9 @@ impl<P: Protocol + Clone + 'static> Protocol for Watched<P> {
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         // Gone from `current` first: the protocol's own loss fails its waiting requests, and
         // whoever they call back must not find the dead connection there.
-        self.factory.inner.current.borrow_mut().take();
+        if self.attempt.is_latest() {
+            self.attempt.factory.inner.current.borrow_mut().take();
+        }
         self.protocol.connection_lost(reason);
     }
 
@@ -380,17 +421,13 @@ mod tests {
         factory.on_event(move |event| {
             // Whole seconds: the waits are, and the clock only jumps between them.
             let at = (clock.seconds() - start).round();
-            let wait = |retry_in: &Option<Duration>| match retry_in {
-                Some(wait) => format!("{}", wait.as_secs()),
-                None => "never".to_owned(),
-            };
             log.borrow_mut().push(match event {
                 ReconnectEvent::Connected(_) => format!("{at} connected"),
                 ReconnectEvent::Failed { retry_in, .. } => {
-                    format!("{at} failed, retry in {}", wait(retry_in))
+                    format!("{at} failed, retry in {}", retry_in.as_secs())
                 }
                 ReconnectEvent::Lost { retry_in, .. } => {
-                    format!("{at} lost, retry in {}", wait(retry_in))
+                    format!("{at} lost, retry in {}", retry_in.as_secs())
                 }
             });
             react(&me, event);
@@ -467,10 +504,37 @@ mod tests {
                 "1 failed, retry in 2",
                 "3 connected",
                 "3 lost, retry in 1",
+                // Stopped: its connection is closed, and that is not reported.
                 "4 connected",
-                "4 lost, retry in never",
             ]
         );
         assert!(factory.current().is_none());
+    }
+
+    #[test]
+    fn a_restart_makes_a_fresh_connection_that_the_old_one_cannot_disturb() {
+        let reactor = Reactor::with_paused_clock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sock");
+        let _port = reactor.listen_unix(&path, Rc::new(Quiet), None).unwrap();
+        let restarted = Rc::new(Cell::new(false));
+        let (factory, seen) = recorded(&reactor, &path, move |me, event| {
+            if matches!(event, ReconnectEvent::Connected(_)) && !restarted.replace(true) {
+                me.stop();
+                me.start();
+            }
+        });
+        factory.start();
+        // Started already: no second connection.
+        factory.start();
+        let (stopper, me) = (reactor.clone(), factory.clone());
+        reactor.call_later(Duration::from_secs(10), move || {
+            // The first connection's end was not reported, did not schedule another attempt,
+            // and left the second connection in place.
+            assert!(me.current().is_some());
+            let _ = stopper.stop();
+        });
+        reactor.run().unwrap();
+        assert_eq!(*seen.borrow(), ["0 connected", "0 connected"]);
     }
 }
