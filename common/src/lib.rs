@@ -31,6 +31,8 @@
 //! * [`protocol`] (Part 5): [`protocol::Protocol`], [`protocol::Factory`],
 //!   [`protocol::ClientFactory`] and [`protocol::Transport`]: the reactor makes the connections and
 //!   moves the bytes, our code says what to do with them.
+//!   * [`protocol::ReconnectingClientFactory`] (the training's web front): one connection kept up,
+//!     made again after each failure or loss, with an exponential [`protocol::Backoff`].
 //! * [`endpoints`] (talk 002, and every server of the later courses): `tcp:8080`, `unix:/path`,
 //!   Twisted's endpoint strings, so that where a program listens or connects is the user's choice.
 //! * [`basic`] (Part 12): framing a byte stream into messages: [`basic::LineReceiver`] and

@@ -12,13 +12,17 @@
 //!   poems a client has received). A [`ClientFactory`] also hears how its connection attempts went.
 //! * a [`ClientCreator`] connects one protocol and hands it back as a Deferred once connected, for
 //!   programs that want a connection to talk over rather than events to hear;
-//! * an [`IdleTimeout`] wraps a server's factory so that connections gone quiet are closed.
+//! * an [`IdleTimeout`] wraps a server's factory so that connections gone quiet are closed;
+//! * a [`ReconnectingClientFactory`] keeps one connection up: after a failed attempt or a lost
+//!   connection it waits (longer each time, within a [`Backoff`]) and connects again.
 
 mod creator;
 mod idle;
+mod reconnecting;
 
 pub use creator::ClientCreator;
 pub use idle::IdleTimeout;
+pub use reconnecting::{Backoff, ReconnectEvent, ReconnectingClientFactory};
 
 use std::fmt;
 use std::io;
