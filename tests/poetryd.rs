@@ -706,6 +706,80 @@ fn new_lines(daemon: &Daemon, seen: usize) -> Vec<String> {
     })
 }
 
+/// Starts the slow plugin on a poem of 2,992 bytes sent 100 bytes every 50 ms (1.5 s in all),
+/// connects `clients`, and sends SIGTERM once each has had its first piece. Returns what each client
+/// received in all, and the log lines after the signal.
+fn slow_downloads_at_shutdown(clients: usize, grace: &str) -> (Vec<usize>, Vec<String>) {
+    let poem_file = poem_path("ecstasy.txt");
+    let mut daemon = Daemon::start(&[
+        "slowpoetry",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--poem",
+        poem_file.to_str().unwrap(),
+        "--delay",
+        "50ms",
+        "--num-bytes",
+        "100",
+        "--grace",
+        grace,
+    ]);
+    let mut sockets: Vec<TcpStream> = (0..clients)
+        .map(|_| TcpStream::connect(("127.0.0.1", daemon.port)).unwrap())
+        .collect();
+    let mut received = vec![0; clients];
+    for (socket, count) in sockets.iter_mut().zip(&mut received) {
+        socket.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut first = [0; 100];
+        *count = socket.read(&mut first).unwrap();
+    }
+    let seen = daemon.log().len();
+    daemon.stop();
+    for (socket, count) in sockets.iter_mut().zip(&mut received) {
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest);
+        *count += rest.len();
+    }
+    (received, daemon.log()[seen..].to_vec())
+}
+
+#[test]
+fn a_shutdown_lets_the_downloads_in_flight_finish() {
+    let (received, logged) = slow_downloads_at_shutdown(3, "10s");
+    assert_eq!(received, [2992; 3], "every poem whole");
+    assert!(
+        logged.contains(
+            &"[poetryd.slowpoetry.SlowPoetryFactory] waiting up to 10s for 3 download(s) to \
+              finish"
+                .to_owned()
+        ),
+        "{logged:?}"
+    );
+    assert!(
+        !logged.iter().any(|line| line.contains("cut short")),
+        "{logged:?}"
+    );
+}
+
+#[test]
+fn a_shutdown_cuts_what_the_grace_period_does_not_cover_and_says_so() {
+    let (received, logged) = slow_downloads_at_shutdown(2, "100ms");
+    assert!(received.iter().all(|&count| count < 2992), "{received:?}");
+    let cut = logged
+        .iter()
+        .find(|line| line.contains("cut short"))
+        .unwrap_or_else(|| panic!("{logged:?}"));
+    assert!(
+        cut.starts_with(
+            "[poetryd.slowpoetry.SlowPoetryFactory] the grace period is over: 2 download(s) cut \
+             short: IPv4Address(type='TCP', host='127.0.0.1', port="
+        ) && cut.ends_with(" of 2992 bytes"),
+        "{cut}"
+    );
+}
+
 #[test]
 fn the_transform_plugin_answers_a_netstring_and_logs_it() {
     let mut daemon = Daemon::start(&["transformedpoetry", "--port", "0", "--iface", "127.0.0.1"]);

@@ -53,7 +53,7 @@ use std::rc::Rc;
 use clap::{CommandFactory, Parser, Subcommand};
 use common::cli::new_reactor;
 use common::cli::output::{plain_error, program_name, report_error};
-use common::defer::{Deferred, Failure};
+use common::defer::{Deferred, Failure, succeed};
 use common::errln;
 use common::log;
 use common::reactor::Reactor;
@@ -220,37 +220,37 @@ fn start_logging(options: &Options) -> io::Result<()> {
     }
 }
 
-/// Watches the signals that matter to a daemon, as a task of the reactor: SIGHUP reopens the log
-/// file (logrotate has moved it away) and the server goes on; SIGINT and SIGTERM stop the
-/// application and then the loop.
-///
-/// The reactor stops its loop on SIGINT and SIGTERM by itself; both it and this task are woken by
-/// the same signal and run in the same turn of the loop, so the application is stopped before
-/// `run` returns.
-fn watch_signals(reactor: &Reactor, application: Rc<Application>) {
-    let reactor = reactor.clone();
+/// Watches SIGHUP, as a task of the reactor: it reopens the log file (logrotate has moved it
+/// away) and the server goes on.
+fn watch_hangups() {
     let watching = Deferred::from_future(async move {
-        let listen = |kind| signal(kind).map_err(Failure::new);
-        let (mut hangup, mut interrupt, mut terminate) = (
-            listen(SignalKind::hangup())?,
-            listen(SignalKind::interrupt())?,
-            listen(SignalKind::terminate())?,
-        );
-        let name = loop {
-            tokio::select! {
-                _ = hangup.recv() => reopen_log(),
-                _ = interrupt.recv() => break "SIGINT",
-                _ = terminate.recv() => break "SIGTERM",
-            }
-        };
-        log::msg(format!("Received {name}, shutting down."));
-        let stopped = application.stop_service().await;
-        let _ = reactor.stop();
-        stopped
+        let mut hangup = signal(SignalKind::hangup()).map_err(Failure::new)?;
+        loop {
+            hangup.recv().await;
+            reopen_log();
+        }
     });
     watching.add_errback(|failure| {
         log::err(failure.report());
         Ok(())
+    });
+}
+
+/// Stops the application when the reactor is asked to stop (SIGINT or SIGTERM, which the reactor
+/// watches itself), and keeps the loop running until every service has stopped: twistd's
+/// "before shutdown" trigger. A service may take its time (downloads in flight finish within
+/// their grace period); a second signal stops at once.
+fn stop_before_shutdown(reactor: &Reactor, application: Rc<Application>) {
+    let handle = reactor.clone();
+    reactor.add_before_shutdown(move || {
+        if let Some(name) = handle.stopped_by_signal() {
+            log::msg(format!("Received {name}, shutting down."));
+        }
+        if application.running() {
+            application.stop_service()
+        } else {
+            succeed(())
+        }
     });
 }
 
@@ -310,7 +310,8 @@ fn serve(
     let to_write = pid_file.clone();
     reactor.call_when_running(move || {
         // Signals first: a SIGHUP that arrives once we have said we are up must not kill us.
-        watch_signals(&handle, Rc::clone(&app));
+        watch_hangups();
+        stop_before_shutdown(&handle, Rc::clone(&app));
         let outcome = app
             .start()
             .map_err(|failure| format!("{}: error: {}", program_name(), failure.error()))

@@ -13,6 +13,11 @@
 //!
 //! An error returned or a panic raised by any callback is reported with what the reactor was calling,
 //! and the loop goes on (Part 3's `exception.py`).
+//!
+//! Stopping is not instant when something asked to finish first: [`Reactor::add_before_shutdown`]
+//! (Twisted's `addSystemEventTrigger("before", "shutdown", f)`) gives a callback that returns a
+//! Deferred, and the loop goes on running, connections and timers included, until every such
+//! Deferred has fired. A server uses it to let the work in flight end before the process does.
 
 mod fd;
 pub(crate) mod guard;
@@ -35,6 +40,9 @@ use tokio::runtime::Runtime;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
+
+use crate::defer::{Deferred, maybe_deferred};
+use crate::log::report_unhandled;
 
 pub use fd::{ReadDescriptor, Reader};
 pub use guard::CallbackResult;
@@ -111,7 +119,14 @@ struct Inner {
     readers: fd::Readers,
     /// The bounded pool that `defer_to_thread` work waits its turn in.
     threads: threads::ThreadPool,
+    /// What to call when the loop is asked to stop, and wait for before it does.
+    before_shutdown: RefCell<Vec<BeforeShutdown>>,
+    /// A second SIGINT or SIGTERM while those are waited for: stop without waiting any longer.
+    hurry: Notify,
 }
+
+/// A callback run when the loop is asked to stop; the loop waits for the Deferred it returns.
+type BeforeShutdown = Box<dyn FnOnce() -> Deferred<()>>;
 
 impl Reactor {
     /// Makes a reactor on a new single-threaded tokio runtime.
@@ -146,6 +161,8 @@ impl Reactor {
                 factory_users: port::FactoryUsers::default(),
                 readers: fd::Readers::default(),
                 threads: threads::ThreadPool::default(),
+                before_shutdown: RefCell::new(Vec::new()),
+                hurry: Notify::new(),
             }),
         };
         CURRENT.with(|current| *current.borrow_mut() = Rc::downgrade(&reactor.inner));
@@ -197,6 +214,25 @@ impl Reactor {
                 }
             }
             inner.stop_requested.notified().await;
+            // The loop still runs while the triggers' Deferreds are waited for: the connections
+            // and timers they wait on go on. A second signal cuts the wait short.
+            let triggers = std::mem::take(&mut *inner.before_shutdown.borrow_mut());
+            // All the triggers are called first, so that what they start runs side by side.
+            let waits: Vec<Deferred<()>> = triggers.into_iter().map(maybe_deferred).collect();
+            let all_done = async {
+                for wait in waits {
+                    if let Err(failure) = wait.await {
+                        report_unhandled(
+                            "waiting for a before-shutdown trigger",
+                            &failure.report(),
+                        );
+                    }
+                }
+            };
+            tokio::select! {
+                () = all_done => {}
+                () = inner.hurry.notified() => {}
+            }
             timers.abort();
             signals.abort();
         });
@@ -214,6 +250,18 @@ impl Reactor {
         self.inner.phase.set(Phase::Stopping);
         self.inner.stop_requested.notify_one();
         Ok(())
+    }
+
+    /// Calls `trigger` when the loop is asked to stop (by [`stop`](Reactor::stop) or a signal), and
+    /// keeps the loop running until the Deferred it returns has fired: Twisted's
+    /// `addSystemEventTrigger("before", "shutdown", trigger)`. A failed Deferred is reported like
+    /// any unhandled error, and the stop goes on. A second SIGINT or SIGTERM stops the loop without
+    /// waiting any longer.
+    pub fn add_before_shutdown(&self, trigger: impl FnOnce() -> Deferred<()> + 'static) {
+        self.inner
+            .before_shutdown
+            .borrow_mut()
+            .push(Box::new(trigger));
     }
 
     /// The signal that stopped the loop, by its name (`SIGINT` or `SIGTERM`), if a signal did:
@@ -320,6 +368,12 @@ fn stop_on_signals(reactor: Reactor) -> impl Future<Output = ()> {
             reactor.inner.stopped_by.set(Some(name));
         }
         let _ = reactor.stop();
+        // While the loop waits for its before-shutdown triggers, a second signal means "now".
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        reactor.inner.hurry.notify_one();
     }
 }
 

@@ -79,6 +79,52 @@ fn run_returns_after_stop_and_runs_only_once() {
 }
 
 #[test]
+fn stop_waits_for_the_before_shutdown_triggers_while_the_loop_goes_on() {
+    let reactor = paused();
+    let events = Events::default();
+    // One trigger finishes its work 5 s after the stop, on a timer; the other has nothing to wait
+    // for. A timer due meanwhile still runs.
+    let (clock, log) = (reactor.clone(), events.clone());
+    reactor.add_before_shutdown(move || {
+        log.push(format!("slow trigger called at {:.3}", clock.seconds()));
+        let done = Deferred::new();
+        let (fire, log, clock2) = (done.clone(), log.clone(), clock.clone());
+        clock.call_later(ms(5000), move || {
+            log.push(format!("slow trigger done at {:.3}", clock2.seconds()));
+            let _ = fire.callback(());
+        });
+        done
+    });
+    let log = events.clone();
+    reactor.add_before_shutdown(move || {
+        log.push("quick trigger called");
+        crate::defer::succeed(())
+    });
+    record_at(&reactor, &events, ms(3000), "timer");
+    stop_after(&reactor, ms(1000));
+    assert_eq!(reactor.run(), Ok(()));
+    assert_eq!(
+        events.take(),
+        [
+            "slow trigger called at 1.000",
+            "quick trigger called",
+            "timer at 3.000",
+            "slow trigger done at 6.000"
+        ]
+    );
+}
+
+#[test]
+fn a_stop_with_no_triggers_is_immediate() {
+    let reactor = paused();
+    let events = Events::default();
+    record_at(&reactor, &events, ms(10), "timer");
+    stop_after(&reactor, ms(5));
+    assert_eq!(reactor.run(), Ok(()));
+    assert!(events.take().is_empty());
+}
+
+#[test]
 fn startup_callbacks_run_in_order_once_running() {
     let reactor = paused();
     let events = Events::default();
