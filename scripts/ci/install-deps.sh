@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages that the tests use and that a fresh machine may lack, from Debian's
-# packages: the Redis server (tests/catchat_redis.rs starts its own on a free port), and Chromium
-# with its WebDriver (tests/catchat_browser.rs drives the dashboard in a real browser).
+# packages: the Redis server (tests/catchat_redis.rs starts its own on a free port), Chromium
+# with its WebDriver (tests/catchat_browser.rs drives the dashboard in a real browser), and
+# memcached with libmemcached's tools (tests/memcached_server.rs compares our server's answers with
+# a real memcached's, and runs memccapable, memcached's conformance tests, against ours).
 #
 #   scripts/ci/install-deps.sh           # called by .ci/run; safe to run again: installs only what is missing
 #
@@ -15,6 +17,8 @@ wanted=(
     "redis-server redis-server"
     "chromium chromium"
     "chromedriver chromium-driver"
+    "memcached memcached"
+    "memccapable libmemcached-tools"
 )
 
 missing=()

@@ -190,13 +190,18 @@ struct Inner {
 impl Inner {
     /// Stamps `key`'s entry as just used.
     fn touch(&mut self, key: &[u8]) {
-        self.uses += 1;
-        let now = self.uses;
-        if let Some(entry) = self.entries.get_mut(key)
-            && let Some(shared) = self.recency.remove(&entry.last_used)
-        {
-            entry.last_used = now;
-            self.recency.insert(now, shared);
+        if let Some(entry) = self.entries.get_mut(key) {
+            Inner::stamp(&mut self.recency, &mut self.uses, entry);
+        }
+    }
+
+    /// Stamps an entry as just used: it moves to the young end of the eviction order. (The
+    /// fields apart, so that a caller holding the entry need not look it up again.)
+    fn stamp(recency: &mut BTreeMap<u64, Rc<[u8]>>, uses: &mut u64, entry: &mut Entry) {
+        *uses += 1;
+        if let Some(shared) = recency.remove(&entry.last_used) {
+            entry.last_used = *uses;
+            recency.insert(*uses, shared);
         }
     }
 
@@ -276,14 +281,14 @@ impl Store {
     /// it.
     pub fn item(&self, key: &[u8]) -> Option<Item> {
         let mut inner = self.inner.borrow_mut();
-        let entry = inner.entries.get(key)?;
-        let item = Item {
+        let inner = &mut *inner;
+        let entry = inner.entries.get_mut(key)?;
+        Inner::stamp(&mut inner.recency, &mut inner.uses, entry);
+        Some(Item {
             value: Rc::clone(&entry.value),
             flags: entry.flags,
             cas: entry.cas,
-        };
-        inner.touch(key);
-        Some(item)
+        })
     }
 
     /// Stores `value` under `key`, and starts the key's time to live (the store's `ttl`) over.
