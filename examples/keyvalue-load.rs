@@ -120,7 +120,7 @@ async fn run(protocol: Protocol, port: u16, connections: usize, length: Duration
             while Instant::now() < deadline {
                 let draw = random.next();
                 let key = (draw % u64::from(KEYS)) as u32;
-                let set = (draw >> 32) % u64::from(SET_EVERY) == 0;
+                let set = (draw >> 32).is_multiple_of(u64::from(SET_EVERY));
                 let good = client.request(key, set.then_some(&value[..])).await;
                 totals.requests.set(totals.requests.get() + 1);
                 if !good {
