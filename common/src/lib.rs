@@ -39,7 +39,8 @@
 //!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds;
 //!   `DeferredLock`, `DeferredSemaphore` and `DeferredQueue` for taking turns.
 //! * [`keyvalue`] (the training's second half): the key-value store whose entries expire, with a
-//!   memory bound, and the line protocol its server and client speak.
+//!   memory bound, and the line protocol its server and client speak;
+//!   [`keyvalue::memcached`], the same store served over memcached's text protocol.
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
 //! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
