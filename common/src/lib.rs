@@ -41,7 +41,8 @@
 //!   [`defer::Failure`]; `DeferredList` and friends; cancellation; `async`/`.await` on Deferreds;
 //!   `DeferredLock`, `DeferredSemaphore` and `DeferredQueue` for taking turns.
 //! * [`keyvalue`] (the training's second half): the key-value store whose entries expire, with a
-//!   memory bound, and the line protocol its server and client speak.
+//!   memory bound, and the line protocol its server and client speak;
+//!   [`keyvalue::memcached`], the same store served over memcached's text protocol.
 //! * [`memcache`] (the training's memcached clients): memcached's text protocol, client side:
 //!   [`memcache::MemcacheClient`], each request a Deferred, pipelined; and the reader of
 //!   memcached's replies that it is built on.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages that the tests use and that a fresh machine may lack, from Debian's
-# packages: the Redis server (tests/catchat_redis.rs starts its own on a free port), memcached
-# (tests/memcached_clients.rs, the same), and Chromium with its WebDriver (tests/catchat_browser.rs
-# drives the dashboard in a real browser).
+# packages: the Redis server (tests/catchat_redis.rs starts its own on a free port), Chromium
+# with its WebDriver (tests/catchat_browser.rs drives the dashboard in a real browser), and
+# memcached with libmemcached's tools (tests/memcached_server.rs compares our server's answers with
+# a real memcached's and runs memccapable, memcached's conformance tests, against ours;
+# tests/memcached_clients.rs runs the training's clients against a real one).
 #
 #   scripts/ci/install-deps.sh           # called by .ci/run; safe to run again: installs only what is missing
 #
@@ -14,9 +16,10 @@ set -uo pipefail
 # command package: what each test needs, by the command that shows it is there.
 wanted=(
     "redis-server redis-server"
-    "memcached memcached"
     "chromium chromium"
     "chromedriver chromium-driver"
+    "memcached memcached"
+    "memccapable libmemcached-tools"
 )
 
 missing=()

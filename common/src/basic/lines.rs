@@ -57,9 +57,14 @@ impl Lines {
             .expect("a line protocol's transport is set when its connection is made")
     }
 
-    /// Sends `line` followed by the delimiter.
+    /// Sends `line` followed by the delimiter, in one write: as two, the delimiter would wait
+    /// for the peer to acknowledge the line (Nagle's algorithm), and a client that waits for a
+    /// whole line before it asks again would wait that long each time.
     pub fn send_line(&self, line: &[u8]) {
-        self.transport().write_sequence(&[line, &self.delimiter]);
+        let mut message = Vec::with_capacity(line.len() + self.delimiter.len());
+        message.extend_from_slice(line);
+        message.extend_from_slice(&self.delimiter);
+        self.transport().write(&message);
     }
 
     /// Closes the connection once what was written has been sent; no more lines are delivered.

@@ -6,8 +6,11 @@
 //!   go first, as in memcached).
 //! * [`client`]: the client of that protocol, each request a Deferred.
 //! * [`protocol`]: the line protocol's requests and replies, shared by the server and the client.
+//! * [`memcached`]: the same store over memcached's text protocol, for memcached's own tools and
+//!   clients.
 
 pub mod client;
+pub mod memcached;
 pub mod protocol;
 pub mod store;
 

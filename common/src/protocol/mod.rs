@@ -24,6 +24,12 @@ pub use creator::ClientCreator;
 pub use idle::IdleTimeout;
 pub use reconnecting::{Backoff, ReconnectEvent, ReconnectingClientFactory};
 
+/// When a connection's unsent data grows past this many bytes, its protocol is asked to pause
+/// producing ([`Protocol::pause_producing`]), and told to resume once all of it is sent. A protocol
+/// that holds back its own work while [`Transport::buffered`] is past this mark can count on being
+/// resumed.
+pub const HIGH_WATER: usize = 64 * 1024;
+
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;

@@ -23,7 +23,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::Notify;
 
 use super::guard;
-use crate::protocol::{Address, DisconnectReason, Factory, Protocol, Transport};
+use crate::protocol::{Address, DisconnectReason, Factory, HIGH_WATER, Protocol, Transport};
 
 /// What the transport needs of a connected, non-blocking stream socket: tokio's `TcpStream` and
 /// `UnixStream` both have it.
@@ -77,9 +77,6 @@ const LINGER: Duration = Duration::from_secs(2);
 
 /// How many bytes one read takes at most (as Twisted's TCP transport).
 const READ_SIZE: usize = 64 * 1024;
-
-/// When a connection's unsent data grows past this, its protocol is asked to pause producing.
-const HIGH_WATER: usize = 64 * 1024;
 
 thread_local! {
     /// The buffer every connection of this thread reads into before calling `data_received`, and
