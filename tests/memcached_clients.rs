@@ -10,87 +10,20 @@ mod support;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::rc::Rc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::defer::{Deferred, Failure};
 use common::memcache::{ClientOptions, MemcacheClient, MemcacheError};
 use common::protocol::ClientCreator;
 use common::reactor::Reactor;
-use support::closed_port;
+use support::memcached::Memcached;
+use support::{Listening, closed_port};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A memcached of the test's own, stopped when dropped.
-struct Memcached {
-    child: Child,
-    port: u16,
-}
-
-impl Memcached {
-    /// Starts `memcached` on a free port and waits until it answers; `None` when this machine has
-    /// no `memcached`.
-    fn start() -> Option<Memcached> {
-        // The free port found may be taken before memcached binds it: then try another.
-        for _ in 0..5 {
-            let port = closed_port();
-            let spawned = Command::new("memcached")
-                .args(["-u", "nobody", "-l", "127.0.0.1", "-U", "0", "-t", "1"])
-                .args(["-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let child = match spawned {
-                Ok(child) => child,
-                Err(error) if error.kind() == ErrorKind::NotFound => {
-                    eprintln!("memcached is not installed: skipping the test");
-                    return None;
-                }
-                Err(error) => panic!("cannot start memcached: {error}"),
-            };
-            let mut memcached = Memcached { child, port };
-            let deadline = Instant::now() + WAIT;
-            loop {
-                if memcached.answers() {
-                    return Some(memcached);
-                }
-                if memcached.child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "memcached never answered");
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("memcached did not start on any of five free ports");
-    }
-
-    fn answers(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        let mut answer = [0; 8];
-        stream.write_all(b"version\r\n").is_ok()
-            && stream.read_exact(&mut answer).is_ok()
-            && &answer == b"VERSION "
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs `program` with `args`: (exit status, stdout, stderr).
 fn run(program: &str, args: &[&str]) -> (Option<i32>, String, String) {
@@ -353,11 +286,8 @@ async fn every_request(client: MemcacheClient) -> Result<Vec<String>, Failure> {
     Ok(said)
 }
 
-#[test]
-fn the_library_client_gets_memcacheds_answers() {
-    let Some(memcached) = Memcached::start() else {
-        return;
-    };
+/// What `MemcacheClient` gets from the memcached-speaking server on `port`, request by request.
+fn library_client_session(port: u16) -> Result<Vec<String>, String> {
     let reactor = Reactor::new().unwrap();
     let options = ClientOptions {
         timeout: Some(WAIT),
@@ -367,7 +297,7 @@ fn the_library_client_gets_memcacheds_answers() {
     let said = Rc::new(RefCell::new(Err("never ran".to_owned())));
     let (stopper, record) = (reactor.clone(), Rc::clone(&said));
     ClientCreator::new(&reactor, move || MemcacheClient::new(&clock, options))
-        .connect_tcp("127.0.0.1", memcached.port, WAIT)
+        .connect_tcp("127.0.0.1", port, WAIT)
         .add_callback(|client: MemcacheClient| {
             Deferred::from_future(async move {
                 let said = every_request(client.clone()).await;
@@ -380,8 +310,16 @@ fn the_library_client_gets_memcacheds_answers() {
             stopper.stop().map_err(Failure::new)
         });
     reactor.run().unwrap();
+    said.replace(Err(String::new()))
+}
+
+#[test]
+fn the_library_client_gets_memcacheds_answers() {
+    let Some(memcached) = Memcached::start() else {
+        return;
+    };
     assert_eq!(
-        *said.borrow(),
+        library_client_session(memcached.port),
         Ok(vec![
             "Stored NotStored".to_owned(),
             "5 [49]".to_owned(),
@@ -402,5 +340,21 @@ fn the_library_client_gets_memcacheds_answers() {
             "CLIENT_ERROR cannot increment or decrement non-numeric value".to_owned(),
             "None".to_owned(),
         ])
+    );
+}
+
+#[test]
+fn the_library_client_gets_the_same_answers_from_our_server() {
+    let Some(memcached) = Memcached::start() else {
+        return;
+    };
+    let ours = Listening::start(
+        "keyvalue-server",
+        &["--protocol", "memcached", "--port", "0"],
+        1,
+    );
+    assert_eq!(
+        library_client_session(ours.port(0)),
+        library_client_session(memcached.port)
     );
 }

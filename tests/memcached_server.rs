@@ -11,11 +11,12 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{Listening, closed_port};
+use support::Listening;
+use support::memcached::Memcached;
 
 fn start_server(args: &[&str]) -> Listening {
     let mut all = vec!["--protocol", "memcached", "--port", "0"];
@@ -84,41 +85,6 @@ fn installed(command: &str, package: &str) -> bool {
         );
     }
     found
-}
-
-/// A real memcached of the test's own, on a free port, stopped when dropped.
-struct Memcached {
-    child: Child,
-    port: u16,
-}
-
-impl Memcached {
-    fn start() -> Option<Memcached> {
-        if !installed("memcached", "memcached") {
-            return None;
-        }
-        let port = closed_port();
-        let child = Command::new("memcached")
-            .args(["-u", "nobody", "-l", "127.0.0.1", "-U", "0", "-t", "1"])
-            .args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "memcached did not start");
-            thread::sleep(Duration::from_millis(20));
-        }
-        Some(Memcached { child, port })
-    }
-}
-
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
