@@ -182,6 +182,7 @@ example() {
     if [ -n "$stop_after" ]; then
         "$examples/$name" "$@" </dev/null &
         local pid=$!
+        server_pids+=("$pid")
         sleep "$stop_after"
         echo "[the tour stops it, as Ctrl-C would]"
         kill -TERM "$pid" 2>/dev/null || true
