@@ -683,6 +683,26 @@ fn fastpoetry_2_reports_a_port_in_use() {
     );
 }
 
+#[test]
+fn fastpoetry_2_started_away_from_its_default_poem_says_to_name_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(program("fastpoetry-2"))
+        .args(["--port", "0"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.stdout, b"", "nothing started, nothing logged");
+    assert_eq!(
+        lines(&output.stderr),
+        [
+            "fastpoetry-2: error: no poetry/ecstasy.txt here: start it from the top of the project, \
+          or name a poem with --poem FILE"
+        ]
+    );
+}
+
 /// Sends `request` and reads everything the server sends back before it closes the connection.
 fn ask(port: u16, request: &[u8]) -> Vec<u8> {
     let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -63,9 +63,24 @@ struct Options {
     #[arg(long, default_value = "localhost")]
     iface: String,
 
-    /// The poem to serve.
-    #[arg(long, value_name = "FILE", default_value = "poetry/ecstasy.txt", value_parser = poetry_file)]
-    poem: PathBuf,
+    /// The poem to serve [default: poetry/ecstasy.txt, from the top of the project].
+    #[arg(long, value_name = "FILE", value_parser = poetry_file)]
+    poem: Option<PathBuf>,
+}
+
+/// The tac file's poem, a path relative to where the program is started: the top of the project.
+const DEFAULT_POEM: &str = "poetry/ecstasy.txt";
+
+/// The poem to serve: the one named with `--poem`, else the tac file's. Started away from the top of
+/// the project (an installed program usually is), the default is not there: that is a usage
+/// error that says what to do, rather than a failure once the services start.
+fn poem_to_serve(options: &Options) -> Result<PathBuf, String> {
+    match &options.poem {
+        Some(poem) => Ok(poem.clone()),
+        None => poetry_file(DEFAULT_POEM).map_err(|_| {
+            format!("no {DEFAULT_POEM} here: start it from the top of the project, or name a poem with --poem FILE")
+        }),
+    }
 }
 
 /// Holds the poem: loads it when started. It knows nothing about connections, so another protocol
@@ -135,14 +150,14 @@ impl Factory for PoetryFactory {
 }
 
 /// The tac file: the tree of services, built but not started.
-fn application(reactor: &Reactor, options: &Options) -> Application {
+fn application(reactor: &Reactor, options: &Options, poem: PathBuf) -> Application {
     // This will hold the services that together make the poetry server.
     let top_service = Rc::new(MultiService::new());
 
     // The poetry service loads the poem when it is started.
     let poetry_service = Rc::new(PoetryService {
         state: ServiceState::default(),
-        poetry_file: options.poem.clone(),
+        poetry_file: poem,
         poem: RefCell::new(None),
     });
     // The TCP service connects the factory to a listening socket, once it is started.
@@ -166,6 +181,13 @@ fn application(reactor: &Reactor, options: &Options) -> Application {
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    let poem = match poem_to_serve(&options) {
+        Ok(poem) => poem,
+        Err(error) => {
+            report_error(error);
+            return ExitCode::from(2);
+        }
+    };
     // A closed log pipe must not take the server down with it.
     common::cli::output::keep_serving_without_readers();
     let reactor = match new_reactor() {
@@ -175,7 +197,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let application = Rc::new(application(&reactor, &options));
+    let application = Rc::new(application(&reactor, &options, poem));
 
     // From here on, what twistd does with the application of a tac file.
     log::start_logging(io::stdout());

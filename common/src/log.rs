@@ -161,6 +161,31 @@ fn timestamp(at: SystemTime) -> String {
     format!("{}+0000", rfc3339.replace('T', " ").trim_end_matches('Z'))
 }
 
+/// Runs `f` with the log going into a buffer, and returns what `f` returned and what was logged.
+///
+/// For the tests of code that reports errors: what it reports is checked, and does not reach the
+/// terminal of a passing test (the test harness captures `print!`, not writes to stderr).
+#[cfg(test)]
+pub(crate) fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(Rc<RefCell<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    start_logging(buffer.clone());
+    let result = f();
+    stop_logging();
+    let text = String::from_utf8_lossy(&buffer.0.borrow()).into_owned();
+    (result, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

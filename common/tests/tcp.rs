@@ -204,8 +204,25 @@ impl Factory for FragileFactory {
     }
 }
 
+/// A log observer that keeps what it is given, for a test to read: the reactor reports a failing
+/// callback into the log once logging has started, instead of on the terminal.
+#[derive(Clone, Default)]
+struct LogBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[test]
 fn a_failing_protocol_loses_its_connection_and_the_server_goes_on() {
+    let log = LogBuffer::default();
+    common::log::start_logging(log.clone());
     let reactor = Reactor::new().unwrap();
     watchdog(&reactor);
     let reasons = Rc::new(RefCell::new(Vec::new()));
@@ -238,10 +255,15 @@ fn a_failing_protocol_loses_its_connection_and_the_server_goes_on() {
         }
     });
     reactor.run().unwrap();
+    common::log::stop_logging();
     assert_eq!(
         reasons.borrow()[0],
         DisconnectReason::Lost("the protocol's data_received failed".into())
     );
+    let log = String::from_utf8(log.0.borrow().clone()).unwrap();
+    assert!(log.contains("[-] Unhandled Error\n"), "{log}");
+    assert!(log.contains("\twhile calling data_received"), "{log}");
+    assert!(log.contains("the protocol blew up"), "{log}");
 }
 
 /// Calls `check` every few milliseconds until it returns true.

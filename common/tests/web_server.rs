@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -81,8 +81,45 @@ impl Resource for Outcome {
 /// Starts a site in a thread of its own; returns its port. The thread lives as long as the test
 /// process.
 fn start_site(max_body: usize, header_timeout: Duration) -> u16 {
+    start_logged_site(max_body, header_timeout).0
+}
+
+/// The server's log: what the site reports (a page that failed) goes there rather than to the
+/// terminal, for a test to read.
+#[derive(Clone, Default)]
+struct SharedLog(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedLog {
+    /// Waits (a few seconds at most) for the log to hold `wanted`, and returns the log.
+    fn wait_for(&self, wanted: &str) -> String {
+        for _ in 0..500 {
+            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+            if text.contains(wanted) {
+                return text;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the log never said {wanted:?}")
+    }
+}
+
+/// Starts the test site on its own thread, logging into a [`SharedLog`].
+fn start_logged_site(max_body: usize, header_timeout: Duration) -> (u16, SharedLog) {
     let (sender, receiver) = mpsc::channel();
+    let log = SharedLog::default();
+    let server_log = log.clone();
     thread::spawn(move || {
+        common::log::start_logging(server_log);
         let reactor = Reactor::new().unwrap();
         let outcome = Rc::new(RefCell::new(String::from("none")));
         let root = Rc::new(Branch::new());
@@ -107,7 +144,7 @@ fn start_site(max_body: usize, header_timeout: Duration) -> u16 {
         sender.send(port.get_host().port().unwrap()).unwrap();
         reactor.run().unwrap();
     });
-    receiver.recv().unwrap()
+    (receiver.recv().unwrap(), log)
 }
 
 fn site() -> u16 {
@@ -249,7 +286,7 @@ fn a_method_not_rendered_is_a_405_with_allow_and_an_unknown_one_a_501() {
 
 #[test]
 fn a_failing_page_is_a_500_that_tells_nothing() {
-    let port = site();
+    let (port, log) = start_logged_site(1024, Duration::from_secs(5));
     let answer = exchange(port, "GET /?fail=1 HTTP/1.0\r\n\r\n");
     assert!(
         answer.starts_with("HTTP/1.0 500 Internal Server Error\r\n"),
@@ -259,6 +296,8 @@ fn a_failing_page_is_a_500_that_tells_nothing() {
         "\r\n\r\n<html><head><title>Processing Failed</title></head><body><b>Processing \
          Failed</b></body></html>"
     ));
+    // What failed goes to the server's log only.
+    log.wait_for("\twhile rendering /?fail=1: [Failure instance: Exception: asked to fail]\n");
 }
 
 #[test]

@@ -1,58 +1,15 @@
-# Shared by the benchmark scripts: build, start a server and read its port, read a process's CPU
-# time and peak memory from /proc, and set up Twisted for the comparisons. Sourced, not run.
+# Shared by the benchmark scripts: build, read a process's CPU time and peak memory from /proc, and
+# set up Twisted for the comparisons; `start` and `stop` (a server and its port) come from
+# scripts/lib.sh. Sourced, not run.
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# Cargo decides where the binaries go (CARGO_TARGET_DIR, a config file's build.target-dir, or
-# target/ by default): ask it rather than guess, so that the scripts run what `build` just built.
-target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-bin=$target_dir/release
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bin=$(target_dir)/release
 bench_dir=$root/scripts/bench
-workdir=$(mktemp -d)
-server_pids=()
-
-cleanup() {
-    if [ ${#server_pids[@]} -gt 0 ]; then
-        kill "${server_pids[@]}" 2>/dev/null || true
-        wait "${server_pids[@]}" 2>/dev/null || true
-    fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # build TARGET...: builds the given cargo targets (`--bin NAME`, `--example NAME`) optimised.
 build() {
     echo "Building (release)..." >&2
     (cd "$root" && cargo build --release --quiet "$@")
-}
-
-# start NAME COMMAND...: starts a server whose first line ends with its port ("on port N.",
-# "port=N)." or the talks' "listening on HOST:N"), and sets $server_pid and $server_port.
-start() {
-    local name=$1
-    shift
-    local log=$workdir/$name.log
-    "$@" >"$log" 2>&1 &
-    server_pid=$!
-    server_pids+=("$server_pid")
-    server_port=""
-    for _ in $(seq 200); do
-        server_port=$(sed -n -e '1{s/.*port[= ]\([0-9][0-9]*\)[.)]*$/\1/p' \
-            -e 's/^listening on .*:\([0-9][0-9]*\)$/\1/p}' "$log")
-        [ -n "$server_port" ] && return 0
-        sleep 0.05
-    done
-    echo "bench: $name did not start:" >&2
-    cat "$log" >&2
-    exit 1
-}
-
-# stop: stops the last server started.
-stop() {
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
 }
 
 # cpu_seconds PID: user + system CPU time of a running process, in seconds.

@@ -713,9 +713,14 @@ fn g52_g53_g54_cancelling_a_list_cancels_its_members() {
         },
     );
     record_list(&list, &log);
-    list.cancel();
+    let ((), reported) = crate::log::capture(|| list.cancel());
     // 53: the broken canceller is reported, the others are cancelled, and the list waits for the
     // member that did not fire.
+    assert!(
+        reported
+            .contains("\twhile cancelling a member of a DeferredList: this canceller is broken"),
+        "{reported}"
+    );
     assert!(members[0].called() && !members[1].called() && members[2].called());
     assert!(log.take().is_empty());
     members[1].callback(1).unwrap();
@@ -875,7 +880,14 @@ fn h59_maybe_deferred_turns_anything_into_a_deferred() {
 #[test]
 fn i65_log_error_gives_the_failure_back() {
     let failure = exception("logged");
-    assert!(log_error(failure.clone()).ptr_eq(&failure));
+    let (given_back, log) = crate::log::capture(|| log_error(failure.clone()));
+    assert!(given_back.ptr_eq(&failure));
+    assert!(
+        log.contains(
+            "\twhile processing a Deferred: Failure: common::defer::failure::Exception: logged"
+        ),
+        "{log}"
+    );
 }
 
 // J. Timeouts, under a paused clock.

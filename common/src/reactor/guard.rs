@@ -152,10 +152,20 @@ mod tests {
 
     #[test]
     fn errors_and_panics_are_caught() {
-        assert!(!call(&"testing", || Err::<(), _>("I fall down.")));
-        assert!(!call(&"testing", || -> () {
-            panic!("I fall down.");
-        }));
+        let (caught, log) = crate::log::capture(|| {
+            let error = call(&"testing", || Err::<(), _>("I fall down."));
+            let panic = call(&"testing", || -> () {
+                panic!("I fall down.");
+            });
+            (error, panic)
+        });
+        assert_eq!(caught, (false, false));
+        // Both are reported, the panic with where it happened.
+        assert!(log.contains("\twhile testing: I fall down.\n"), "{log}");
+        assert!(
+            log.contains("\twhile testing: I fall down. (panicked at common/src/reactor/guard.rs:"),
+            "{log}"
+        );
         // The thread is still fine, and the next call runs.
         let mut ran = false;
         assert!(call(&"testing", || ran = true));

@@ -238,8 +238,16 @@ fn failing_callbacks_do_not_stop_the_loop() {
     let log = events.clone();
     reactor.call_later(ms(20), move || log.push("But I get up again."));
     stop_after(&reactor, ms(30));
-    reactor.run().unwrap();
+    let ((), log) = crate::log::capture(|| reactor.run().unwrap());
     assert_eq!(events.take(), ["But I get up again."]);
+    assert!(
+        log.contains("\twhile calling a startup callback: I fall down.\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("\twhile calling a timed call: I fall down too. (panicked at "),
+        "{log}"
+    );
 }
 
 #[test]
