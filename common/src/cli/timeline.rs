@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
+use super::output::plain_error;
+
 /// The option itself, flattened into the clients that draw their downloads.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TimelineOption {
@@ -124,14 +126,14 @@ impl Timeline {
         }
     }
 
-    /// Writes the figure, titled `heading` and the total time so far, when recording. The error is
-    /// one line, ready for the client to report.
-    pub fn save(&self, heading: &str) -> Result<(), String> {
+    /// Writes the figure, when recording, titled `heading` and `total` (the client's own total
+    /// time, so that the figure and the client's last line agree). The error is one line, ready for
+    /// the client to report.
+    pub fn save(&self, heading: &str, total: Duration) -> Result<(), String> {
         let Some(recording) = &self.recording else {
             return Ok(());
         };
         let lanes: Vec<Lane> = recording.lanes.values().cloned().collect();
-        let total = recording.started.elapsed();
         let title = figure_title(heading, lanes.len(), total);
         File::create(&recording.path)
             .and_then(|file| {
@@ -141,8 +143,9 @@ impl Timeline {
             })
             .map_err(|error| {
                 format!(
-                    "cannot write the timeline to {}: {error}",
-                    recording.path.display()
+                    "cannot write the timeline to {}: {}",
+                    recording.path.display(),
+                    plain_error(&error)
                 )
             })
     }
@@ -183,7 +186,7 @@ const LANES_TOP: f64 = 64.0;
 const LANE_HEIGHT: f64 = 24.0;
 const LANE_GAP: f64 = 12.0;
 /// A piece is a tick this wide: it takes the client no time worth drawing to handle one.
-const PIECE_WIDTH: f64 = 2.0;
+const PIECE_WIDTH: f64 = 1.5;
 /// Labels longer than this many characters are cut, with an ellipsis.
 const LABEL_CHARS: usize = 32;
 
@@ -707,7 +710,7 @@ mod tests {
         timeline.piece(1, 10);
         timeline.end(1, false);
         assert!(timeline.recording.is_none());
-        assert_eq!(timeline.save("nothing"), Ok(()));
+        assert_eq!(timeline.save("nothing", Duration::ZERO), Ok(()));
     }
 
     #[test]
@@ -728,7 +731,7 @@ mod tests {
             .unwrap();
         timeline.end(1, false);
         timeline.end(2, true);
-        assert_eq!(timeline.save("Test run"), Ok(()));
+        assert_eq!(timeline.save("Test run", Duration::from_millis(1)), Ok(()));
         let svg = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
 
@@ -744,7 +747,7 @@ mod tests {
             timeline: Some(PathBuf::from("/nonexistent-dir/run.svg")),
         };
         let error = Timeline::new(&option, Instant::now())
-            .save("t")
+            .save("t", Duration::ZERO)
             .unwrap_err();
         assert!(
             error.starts_with("cannot write the timeline to /nonexistent-dir/run.svg: "),
