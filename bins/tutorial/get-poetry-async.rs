@@ -8,7 +8,9 @@
 //! That loop is an embryonic reactor: Part 3 hands it over to Twisted (here, to the project's reactor
 //! on tokio). It is written with no async runtime on purpose; `rustix` only gives poll(2) a safe face.
 //! `--timeout` shows the other half of a reactor's work, time: poll(2) is told how long it may wait,
-//! and when the time is up the loop gives up on the downloads still open.
+//! and when the time is up the loop gives up on the downloads still open. `--timeline FILE.svg` draws
+//! the run as the tutorial's figure of the asynchronous model: the lanes side by side, their pieces
+//! interleaved.
 //!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!

@@ -3,7 +3,8 @@
 //! The synchronous model: the client downloads the poems one after another, and every read blocks
 //! until the server sends something. However slow each server is, the total time is the *sum* of the
 //! downloads. Compare it with `get-poetry-async`, which fetches the same poems in about the time of the
-//! slowest one.
+//! slowest one. `--timeline FILE.svg` draws the run as the tutorial's figure of the synchronous model:
+//! one lane per poem, each starting where the one before ended.
 //!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!
