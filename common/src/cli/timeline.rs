@@ -38,13 +38,16 @@ pub struct TimelineOption {
 /// One piece of poem received: when (since the start of the run) and how many bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Piece {
+    /// When it arrived, since the start of the run.
     pub at: Duration,
+    /// How many bytes it brought.
     pub bytes: usize,
 }
 
 /// One download as the figure shows it: a label, the time it was open, and its pieces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lane {
+    /// What the lane is called on the left of the figure: the task and its server.
     pub label: String,
     /// When the download began (the connection included), since the start of the run.
     pub start: Duration,
@@ -52,6 +55,7 @@ pub struct Lane {
     pub end: Option<Duration>,
     /// Whether it ended without its whole poem.
     pub failed: bool,
+    /// The pieces received, in the order they came.
     pub pieces: Vec<Piece>,
 }
 
