@@ -18,9 +18,11 @@ fn clock_seconds(clock: &str) -> f64 {
 #[test]
 fn demo_shows_the_lesson_and_leaves_no_server_behind() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let timelines = tempfile::tempdir().unwrap();
     let output = Command::new("bash")
         .arg(root.join("scripts/demo.sh"))
-        .args(["--delay", "0.005"])
+        .args(["--delay", "0.005", "--timelines"])
+        .arg(timelines.path())
         .env("POETRY_BIN_DIR", program("slowpoetry").parent().unwrap())
         .stdin(Stdio::null())
         .output()
@@ -40,8 +42,9 @@ fn demo_shows_the_lesson_and_leaves_no_server_behind() {
         .collect();
     assert_eq!(ports.len(), 3, "{out:?}");
 
-    let side_by_side = &out[out.len() - 3..];
-    assert_eq!(side_by_side[0], "== Side by side ==");
+    let at = out.iter().position(|line| line == "== Side by side ==");
+    let side_by_side = &out[at.unwrap()..];
+    assert_eq!(side_by_side.len(), 7, "{side_by_side:?}");
     let blocking = side_by_side[1]
         .strip_prefix("blocking client:      Got 3 poems in ")
         .unwrap();
@@ -52,6 +55,25 @@ fn demo_shows_the_lesson_and_leaves_no_server_behind() {
     assert!(
         asynchronous < 0.75 * blocking,
         "async {asynchronous} s, blocking {blocking} s"
+    );
+
+    // It says where it drew the two runs, and the figures are there.
+    let folder = timelines.path().canonicalize().unwrap();
+    for (line, (client, file)) in side_by_side[5..].iter().zip([
+        ("blocking client:", "blocking.svg"),
+        ("asynchronous client:", "async.svg"),
+    ]) {
+        let figure = folder.join(file);
+        assert_eq!(line, &format!("{client:<21} {}", figure.display()));
+        let svg = std::fs::read_to_string(&figure).unwrap();
+        assert!(
+            svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{svg}"
+        );
+    }
+    assert_eq!(
+        side_by_side[4],
+        "== The two runs drawn (open them in a browser) =="
     );
 
     // The script stopped its servers: nothing listens on their ports any more.

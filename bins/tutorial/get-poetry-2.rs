@@ -34,6 +34,7 @@ use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
 use common::cli::progress::TaskProgress;
+use common::cli::timeline::{Timeline, TimelineOption};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
@@ -51,7 +52,8 @@ use common::{errln, outln};
     version,
     after_help = "Example, with the three slow servers of Part 2 running:\n  \
                   get-poetry-2 10000 10001 10002\n  \
-                  get-poetry-2 --timeout 5 10000 10001 10002"
+                  get-poetry-2 --timeout 5 10000 10001 10002\n  \
+                  get-poetry-2 --timeline twisted.svg 10000 10001 10002"
 )]
 struct Options {
     /// The poetry servers, as [host:]port.
@@ -77,6 +79,9 @@ struct Options {
 
     #[command(flatten)]
     output: PoemOutput,
+
+    #[command(flatten)]
+    timeline: TimelineOption,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -123,6 +128,10 @@ impl Protocol for PoetryProtocol {
             }
             return;
         }
+        self.factory
+            .timeline
+            .borrow_mut()
+            .piece(self.task, data.len());
         if self.factory.progress.is_drawing() {
             self.factory.progress.update(self.task, self.poem.len());
         } else {
@@ -147,6 +156,8 @@ impl Protocol for PoetryProtocol {
             "failed"
         };
         self.factory.progress.finish(self.task, how);
+        let failed = !matches!(reason, DisconnectReason::Done);
+        self.factory.timeline.borrow_mut().end(self.task, failed);
         let outcome = match reason {
             DisconnectReason::Done => Some((self.task, poem)),
             // Only the deadline and a poem too large abort a connection in this program, and each
@@ -178,6 +189,8 @@ struct PoetryClientFactory {
     next_task: Cell<usize>,
     /// With --progress on a terminal: a live line per task, numbered as connections are made.
     progress: TaskProgress,
+    /// With --timeline: when each connection was made, each piece came and each poem ended.
+    timeline: RefCell<Timeline>,
     /// The poems received, with their task numbers, in the order they were completed.
     poems: RefCell<Vec<(usize, Vec<u8>)>>,
     failed: Cell<bool>,
@@ -225,6 +238,12 @@ impl Factory for PoetryClientFactory {
         let factory = self.me.upgrade()?;
         let task = self.next_task.get();
         self.next_task.set(task + 1);
+        // The lane is labelled host:port, shorter than the Python-style peer of the lines.
+        let mut timeline = self.timeline.borrow_mut();
+        match peer {
+            Address::Tcp(address) => timeline.start(task, format_args!("Task {task}: {address}")),
+            other => timeline.start(task, format_args!("Task {task}: {other}")),
+        }
         Some(Box::new(PoetryProtocol {
             factory,
             task,
@@ -272,6 +291,7 @@ fn main() -> ExitCode {
         finished: Cell::new(0),
         next_task: Cell::new(1),
         progress: TaskProgress::new(options.progress, &labels),
+        timeline: RefCell::new(Timeline::new(&options.timeline, started)),
         poems: RefCell::new(Vec::new()),
         failed: Cell::new(false),
     });
@@ -288,15 +308,21 @@ fn main() -> ExitCode {
 
     // The line of an address that failed is still drawn, waiting for a connection that never came.
     let poems = factory.poems.borrow();
+    let elapsed = started.elapsed();
     factory.above(|| {
         outln!(
             "Got {} poems in {}",
             poems.len(),
-            options.time_format.show(started.elapsed())
+            options.time_format.show(elapsed)
         );
         factory
             .output
             .print(poems.iter().map(|(task, poem)| (*task, poem.as_slice())));
     });
+    let heading = "get-poetry-2, the asynchronous model on the reactor";
+    if let Err(error) = factory.timeline.borrow().save(heading, elapsed) {
+        factory.above(|| report_error(error));
+        return ExitCode::FAILURE;
+    }
     exit_status(factory.failed.get())
 }

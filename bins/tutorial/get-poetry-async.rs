@@ -8,7 +8,9 @@
 //! That loop is an embryonic reactor: Part 3 hands it over to Twisted (here, to the project's reactor
 //! on tokio). It is written with no async runtime on purpose; `rustix` only gives poll(2) a safe face.
 //! `--timeout` shows the other half of a reactor's work, time: poll(2) is told how long it may wait,
-//! and when the time is up the loop gives up on the downloads still open.
+//! and when the time is up the loop gives up on the downloads still open. `--timeline FILE.svg` draws
+//! the run as the tutorial's figure of the asynchronous model: the lanes side by side, their pieces
+//! interleaved.
 //!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!
@@ -28,6 +30,7 @@ use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, ReadPoemError};
 use common::cli::progress::TaskProgress;
+use common::cli::timeline::{Timeline, TimelineOption};
 use common::{errln, outln};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
@@ -42,7 +45,8 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
     version,
     after_help = "Example, with the three slow servers of Part 2 running:\n  \
                   get-poetry-async 10000 10001 10002\n  \
-                  get-poetry-async --timeout 5 10000 10001 10002"
+                  get-poetry-async --timeout 5 10000 10001 10002\n  \
+                  get-poetry-async --timeline async.svg 10000 10001 10002"
 )]
 struct Options {
     /// The poetry servers, as [host:]port.
@@ -72,6 +76,9 @@ struct Options {
 
     #[command(flatten)]
     output: PoemOutput,
+
+    #[command(flatten)]
+    timeline: TimelineOption,
 }
 
 /// How many bytes one `read` takes at most, as in the tutorial.
@@ -106,10 +113,12 @@ fn main() -> ExitCode {
     }
 
     let started = Instant::now();
+    let mut timeline = Timeline::new(&options.timeline, started);
     let mut failed = false;
     let mut downloads = Vec::new();
     for (index, server) in options.servers.iter().enumerate() {
         let task = index + 1;
+        timeline.start(task, format_args!("Task {task}: {server}"));
         match connect(server, options.connect_timeout) {
             Ok((socket, peer)) => downloads.push(Download {
                 task,
@@ -119,6 +128,7 @@ fn main() -> ExitCode {
                 complete: false,
             }),
             Err(error) => {
+                timeline.end(task, true);
                 errln!(
                     "Task {task}: failed to connect to {server}: {}",
                     plain_error(&error)
@@ -133,7 +143,14 @@ fn main() -> ExitCode {
         .map(|download| format!("Task {}: {}", download.task, download.peer))
         .collect();
     let progress = TaskProgress::new(options.progress, &labels);
-    if let Err(error) = run_poll_loop(&mut downloads, &progress, started, options.timeout) {
+    let poll_loop = run_poll_loop(
+        &mut downloads,
+        &progress,
+        &mut timeline,
+        started,
+        options.timeout,
+    );
+    if let Err(error) = poll_loop {
         progress.above(|| report_error(format_args!("poll failed: {error}")));
         return ExitCode::FAILURE;
     }
@@ -148,6 +165,10 @@ fn main() -> ExitCode {
     }
     let elapsed = started.elapsed();
     if !report_poems(&poems, elapsed, options.time_format, &options.output, true) {
+        return ExitCode::FAILURE;
+    }
+    if let Err(error) = timeline.save("get-poetry-async, the asynchronous model", elapsed) {
+        report_error(error);
         return ExitCode::FAILURE;
     }
     exit_status(failed)
@@ -165,10 +186,12 @@ fn connect(server: &ServerAddress, timeout: Duration) -> io::Result<(TcpStream, 
 }
 
 /// The select loop of Part 2: wait until some socket is readable, read what it has, repeat until every
-/// download is over, or, with a `timeout`, until that long after `started`.
+/// download is over, or, with a `timeout`, until that long after `started`. Each piece and each end
+/// goes on the `timeline` too.
 fn run_poll_loop(
     downloads: &mut [Download],
     progress: &TaskProgress,
+    timeline: &mut Timeline,
     started: Instant,
     timeout: Option<Duration>,
 ) -> io::Result<()> {
@@ -184,6 +207,7 @@ fn run_poll_loop(
         let time_left = match timeout {
             Some(limit) if started.elapsed() >= limit => {
                 for index in open {
+                    timeline.end(downloads[index].task, true);
                     time_out(&mut downloads[index], index + 1, limit, progress);
                 }
                 return Ok(());
@@ -193,7 +217,7 @@ fn run_poll_loop(
         };
         let ready = wait_for_readable(downloads, &open, time_left)?;
         for index in ready {
-            read_ready(&mut downloads[index], index + 1, progress);
+            read_ready(&mut downloads[index], index + 1, progress, timeline);
         }
     }
 }
@@ -228,12 +252,22 @@ fn wait_for_readable(
 }
 
 /// Reads everything a ready socket has right now, without waiting, and reports it (as a line, or on
-/// its progress line, which is line `row`).
-fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
+/// its progress line, which is line `row`), and on the `timeline`: what one pass reads is one piece.
+fn read_ready(
+    download: &mut Download,
+    row: usize,
+    progress: &TaskProgress,
+    timeline: &mut Timeline,
+) {
     let Some(socket) = download.socket.as_mut() else {
         return;
     };
     let outcome = read_available(socket, &mut download.poem);
+    if let Ok(Pass::Data(count) | Pass::Finished(count)) = outcome
+        && count > 0
+    {
+        timeline.piece(download.task, count);
+    }
     if progress.is_drawing() {
         progress.update(row, download.poem.len());
     }
@@ -241,6 +275,7 @@ fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
         Ok(Pass::Data(count)) if !progress.is_drawing() => report_piece(download, count),
         Ok(Pass::Data(_)) => {}
         Ok(Pass::Finished(count)) => {
+            timeline.end(download.task, false);
             download.socket = None;
             download.complete = true;
             if progress.is_drawing() {
@@ -252,6 +287,7 @@ fn read_ready(download: &mut Download, row: usize, progress: &TaskProgress) {
         }
         // Dropping the socket closes it at once, with whatever the server sent still unread.
         Err(error) => {
+            timeline.end(download.task, true);
             progress.finish(row, "failed");
             download.socket = None;
             progress.above(|| match error {

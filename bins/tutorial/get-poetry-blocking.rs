@@ -3,7 +3,8 @@
 //! The synchronous model: the client downloads the poems one after another, and every read blocks
 //! until the server sends something. However slow each server is, the total time is the *sum* of the
 //! downloads. Compare it with `get-poetry-async`, which fetches the same poems in about the time of the
-//! slowest one.
+//! slowest one. `--timeline FILE.svg` draws the run as the tutorial's figure of the synchronous model:
+//! one lane per poem, each starting where the one before ended.
 //!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!
@@ -19,8 +20,9 @@ use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
 use common::cli::duration::{TimeFormat, parse_duration};
-use common::cli::output::plain_error;
+use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
+use common::cli::timeline::{Timeline, TimelineOption};
 use common::{errln, outln};
 
 /// Download poems one at a time, blocking on every read (tutorial Part 2).
@@ -32,7 +34,8 @@ use common::{errln, outln};
     name = "get-poetry-blocking",
     version,
     after_help = "Example, with the three slow servers of Part 2 running:\n  \
-                  get-poetry-blocking 10000 10001 10002"
+                  get-poetry-blocking 10000 10001 10002\n  \
+                  get-poetry-blocking --timeline blocking.svg 10000 10001 10002"
 )]
 struct Options {
     /// The poetry servers, as [host:]port.
@@ -52,6 +55,9 @@ struct Options {
 
     #[command(flatten)]
     output: PoemOutput,
+
+    #[command(flatten)]
+    timeline: TimelineOption,
 }
 
 fn main() -> ExitCode {
@@ -64,12 +70,21 @@ fn main() -> ExitCode {
     let mut poems = Vec::new();
     let mut total = Duration::ZERO;
     let mut failed = false;
+    let mut timeline = Timeline::new(&options.timeline, Instant::now());
     for (index, server) in options.servers.iter().enumerate() {
         let task = index + 1;
         outln!("Task {task}: get poetry from: {server}");
         let started = Instant::now();
-        let result = get_poetry(server, options.connect_timeout, options.max_poem_size);
+        timeline.start(task, format_args!("Task {task}: {server}"));
+        let result = get_poetry(
+            server,
+            options.connect_timeout,
+            options.max_poem_size,
+            &mut timeline,
+            task,
+        );
         let elapsed = started.elapsed();
+        timeline.end(task, result.is_err());
         total += elapsed;
         match result {
             Ok(poem) => {
@@ -96,11 +111,16 @@ fn main() -> ExitCode {
     if !report_poems(&poems, total, options.time_format, &options.output, false) {
         return ExitCode::FAILURE;
     }
+    if let Err(error) = timeline.save("get-poetry-blocking, the synchronous model", total) {
+        report_error(error);
+        return ExitCode::FAILURE;
+    }
     exit_status(failed)
 }
 
 /// Downloads one poem: connect, then read until the server closes the connection, or until the
-/// poem is larger than `max_poem_size` (the socket is then closed at once).
+/// poem is larger than `max_poem_size` (the socket is then closed at once). Each read that returns
+/// data is a piece of task `task` on the `timeline`.
 ///
 /// Every call here blocks. While `read` waits for the next few bytes, the program can do nothing
 /// else at all, which is the whole point of this stage.
@@ -108,9 +128,11 @@ fn get_poetry(
     server: &ServerAddress,
     connect_timeout: Duration,
     max_poem_size: MaxPoemSize,
+    timeline: &mut Timeline,
+    task: usize,
 ) -> io::Result<Vec<u8>> {
-    let mut socket = server.connect(connect_timeout)?;
+    let socket = server.connect(connect_timeout)?;
     let mut poem = PoemBuffer::new(max_poem_size);
-    poem.read_to_end(&mut socket)?;
+    poem.read_to_end(&mut timeline.watch(task, socket))?;
     Ok(poem.take())
 }

@@ -20,6 +20,8 @@
 //!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...),
 //!     the later courses' `--listen`, and the `main` of a server, silent or logging as twistd does.
 //!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
+//!   * [`cli::timeline`]: `--timeline FILE.svg`, the tutorial's figure of the downloads over time
+//!     (one lane per download, a mark per piece received), drawn from a real run.
 //!   * [`cli::client`]: what the poetry clients do alike (help when given no server, the closing
 //!     report, the exit status).
 //!   * [`cli::web`]: the options of the programs that serve a folder over HTTP.

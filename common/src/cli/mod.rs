@@ -12,6 +12,7 @@ pub mod output;
 pub mod poem;
 pub mod progress;
 pub mod server;
+pub mod timeline;
 pub mod web;
 
 /// Makes the reactor of a program, or says why it cannot, for [`output::report_error`].
