@@ -9,16 +9,21 @@
 //! cargo run -p common --example stack         # then Ctrl-C
 //! ```
 
-use std::backtrace::Backtrace;
-
+use common::cli::stack::lesson_stack;
 use common::reactor::Reactor;
 
+/// The callback the lesson is about: kept a function of its own, with a frame of its own, even in a
+/// release build that would inline it into the reactor's loop.
+#[inline(never)]
 fn stack() {
     println!("The Rust stack:");
-    eprintln!("{}", Backtrace::force_capture());
+    eprintln!("{}", lesson_stack(env!("CARGO_CRATE_NAME")));
 }
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "Where callbacks come from: tutorial Part 3, \"Our Eye-beams Begin to Twist\" (stack.py).",
+    );
     let reactor = Reactor::new()?;
     reactor.call_when_running(stack);
     reactor.run()?;
