@@ -2,8 +2,10 @@
 //!
 //! A callback prints the stack it was called on. Read it from the bottom up: `main` calls
 //! `Reactor::run`, the reactor (and tokio under it) waits and dispatches, and our `stack` function is
-//! at the top, called by the loop. Frame names need a debug build, which `cargo run` makes.
-//! Like the tutorial's, the program then goes on running until Ctrl-C.
+//! at the top, called by the loop. Only the frames of this program and of `common` (the reactor) are
+//! printed; the sixty-odd of std and tokio between them are counted in the last line. Source lines
+//! need a debug build, which `cargo run` makes. Like the tutorial's, the program then goes on
+//! running until Ctrl-C.
 //!
 //! ```text
 //! cargo run -p common --example stack         # then Ctrl-C
