@@ -225,7 +225,7 @@ fn a_bad_port_is_a_usage_error() {
     for client in ["get-poetry-blocking", "get-poetry-async"] {
         for (arg, message) in [
             ("abc", "port must be a whole number, not 'abc'"),
-            ("localhost:70000", "port 70000 is out of range (1-65535)"),
+            ("localhost:70000", "port 70000 is not in 1..=65535"),
         ] {
             let output = run(client, &["10000", arg]);
             assert_eq!(output.status.code(), Some(2), "{client} {arg}");

@@ -231,7 +231,7 @@ fn bad_arguments_are_one_message_and_status_2() {
             (&[][..], "<SERVER>"),
             (&["10001", "10002"][..], "unexpected argument '10002'"),
             (&["abc"][..], "port must be a whole number, not 'abc'"),
-            (&["host:70000"][..], "port 70000 is out of range"),
+            (&["host:70000"][..], "port 70000 is not in 1..=65535"),
             (&["--port", "x", "10001"][..], "'x' for '--port"),
         ] {
             let output = run(proxy, args);

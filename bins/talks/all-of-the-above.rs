@@ -42,7 +42,7 @@ struct Options {
     echo: ServerEndpoint,
 
     /// The UDP port of the UDP echo server; 0 asks the system for any free port.
-    #[arg(long, value_name = "PORT", default_value_t = 9002)]
+    #[arg(long, value_name = "PORT", default_value_t = 9002, value_parser = common::cli::address::listen_port)]
     udp_port: u16,
 
     /// The interface the UDP echo server listens on.

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use common::basic::{LineHandler, LineReceiver, Lines};
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::cli::output::report_error;
 use common::endpoints::ClientEndpoint;
 use common::outln;
@@ -52,7 +52,7 @@ struct Options {
     delimiter: Delimiter,
 
     /// How long connecting may take: seconds (2.5) or a number with a unit (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_timeout)]
     timeout: Duration,
 }
 

@@ -27,7 +27,7 @@ use common::errln;
 #[derive(Parser)]
 struct Options {
     /// The UDP port to listen on; 0 asks the system for any free port.
-    #[arg(long, default_value_t = 9999)]
+    #[arg(long, default_value_t = 9999, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on (0.0.0.0 for every interface, as the talk's server did).

@@ -31,7 +31,7 @@ use std::time::Duration;
 use clap::Parser;
 use common::basic::{LineHandler, LineReceiver, Lines};
 use common::cli::address::ServerAddress;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::defer::{Deferred, Failure};
@@ -67,7 +67,7 @@ struct Options {
 
     /// How long to wait for the answer once connected: seconds (10) or a number with a unit
     /// (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     timeout: Duration,
 }
 

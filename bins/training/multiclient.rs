@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 
 use blocking::make_connection;
 use upper_clients::{Requests, print_data, print_failure, print_sending};
@@ -54,7 +54,7 @@ struct Options {
 
     /// Give up on a request the server has not finished answering this long after it started,
     /// connecting included: seconds (30) or with a unit (500ms, 1m).
-    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_timeout)]
     timeout: Duration,
 }
 

@@ -32,7 +32,7 @@ use std::time::Duration;
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::exit_status;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::outln;
 
 use blocking::make_connection;
@@ -56,7 +56,7 @@ struct Options {
 
     /// Give up on a request the server has not finished answering this long after its thread
     /// started, connecting included: seconds (30) or with a unit (500ms, 1m).
-    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_timeout)]
     timeout: Duration,
 }
 

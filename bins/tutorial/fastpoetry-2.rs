@@ -56,7 +56,7 @@ use common::service::{Application, MultiService, Service, ServiceState, TcpServe
 )]
 struct Options {
     /// The port to listen on; 0 asks the system for any free port (the log says which).
-    #[arg(long, default_value_t = 10000)]
+    #[arg(long, default_value_t = 10000, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on.
@@ -210,7 +210,8 @@ fn main() -> ExitCode {
     reactor.call_when_running(move || {
         if let Err(failure) = app.start() {
             ok.set(false);
-            log::msg(format!("could not start: {}", failure.error()));
+            // Once, on stderr: the log is on the same terminal, and a second line would only
+            // repeat it.
             report_error(failure.error());
             let _ = handle.stop();
         }

@@ -190,5 +190,11 @@ fn main() -> ExitCode {
         let _ = reactor.run();
     }
 
-    summarize(&options.sockets, results, started.elapsed(), failed)
+    summarize(
+        &reactor,
+        &options.sockets,
+        results,
+        started.elapsed(),
+        failed,
+    )
 }

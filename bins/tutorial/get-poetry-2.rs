@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{exit_status_after, explain_if_no_servers};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
@@ -63,7 +63,7 @@ struct Options {
     /// Give up on a poem that has not ended this long after connecting, and on a connection not made
     /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
     /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
@@ -324,5 +324,5 @@ fn main() -> ExitCode {
         factory.above(|| report_error(error));
         return ExitCode::FAILURE;
     }
-    exit_status(factory.failed.get())
+    exit_status_after(&reactor, factory.failed.get())
 }

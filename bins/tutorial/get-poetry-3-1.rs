@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, PoemTooLarge};
@@ -60,7 +60,7 @@ struct Options {
     /// Give up on a poem that has not ended this long after connecting, and on a connection not made
     /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
     /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     #[command(flatten)]
@@ -304,5 +304,8 @@ fn main() -> ExitCode {
     let _ = reactor.run();
 
     print_poems(results.poems.borrow().iter().map(Vec::as_slice));
-    exit_status(results.failures.get() > 0 || results.unsaved.get())
+    exit_status_after(
+        &reactor,
+        results.failures.get() > 0 || results.unsaved.get(),
+    )
 }

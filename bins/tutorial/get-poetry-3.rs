@@ -34,8 +34,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
@@ -66,7 +66,7 @@ struct Options {
     /// Give up on a poem that has not ended this long after connecting, and on a connection not made
     /// by then: seconds (5) or with a unit (500ms); the program stops waiting after twice this.
     /// Without it, the program waits for every poem, for ever if need be.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     #[command(flatten)]
@@ -274,5 +274,5 @@ fn main() -> ExitCode {
     let _ = reactor.run();
 
     print_poems(results.poems.borrow().iter().map(Vec::as_slice));
-    exit_status(results.failed.get())
+    exit_status_after(&reactor, results.failed.get())
 }

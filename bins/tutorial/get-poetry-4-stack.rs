@@ -9,15 +9,16 @@
 //! engine: the reactor still makes every call, and a callback attached to a Deferred is still a
 //! callback, which would block the whole program if it blocked.
 //!
-//! Frame names need a build with symbols, which `cargo run` makes. A poem that fails is reported as
-//! client 4.0 reports it; if every poem fails, the program ends with status 1 and no stack.
+//! Only the frames of this program and of `common` are printed, std's and tokio's being counted in
+//! the last line; `got_poem` is never inlined, so its frame is there in a release build too. A poem
+//! that fails is reported as client 4.0 reports it; if every poem fails, the program ends with status
+//! 1 and no stack.
 //!
 //! ```text
 //! cargo run --bin fastpoetry -- --port 10001 poetry/fascination.txt     # terminal 1
 //! cargo run --bin get-poetry-4-stack -- 10001                            # terminal 2
 //! ```
 
-use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
@@ -27,11 +28,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{exit_status_after, explain_if_no_servers};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
+use common::cli::stack::lesson_stack;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -60,7 +62,7 @@ struct Options {
     /// Fail a poem that has not arrived this long after the connection attempt started: seconds (5)
     /// or with a unit (500ms). Without it, a poem may take as long as it takes (connecting still
     /// gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     #[command(flatten)]
@@ -236,9 +238,11 @@ struct Results {
 }
 
 /// The callback: a poem arrived. Shows how we got here, and ends the program.
+/// Never inlined, so that its frame is there in a release build too.
+#[inline(never)]
 fn got_poem(_poem: Vec<u8>) -> Result<(), Failure> {
     outln!("The Rust stack:");
-    errln!("{}", Backtrace::force_capture());
+    errln!("{}", lesson_stack(env!("CARGO_CRATE_NAME")));
     // At once, as the tutorial's version does: nothing else is printed, no other poem is awaited.
     std::process::exit(0);
 }
@@ -310,5 +314,5 @@ fn main() -> ExitCode {
     }
     let _ = reactor.run();
 
-    exit_status(results.failed.get())
+    exit_status_after(&reactor, results.failed.get())
 }

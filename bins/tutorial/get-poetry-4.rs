@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::Parser;
-use common::cli::client::{exit_status, explain_if_no_servers, print_poems};
+use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::PoemOutput;
@@ -162,5 +162,5 @@ fn main() -> ExitCode {
     let _ = reactor.run();
 
     print_poems(results.poems.borrow().iter().map(Vec::as_slice));
-    exit_status(results.tally.failed())
+    exit_status_after(&reactor, results.tally.failed())
 }

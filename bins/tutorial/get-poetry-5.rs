@@ -40,7 +40,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::Parser;
-use common::cli::client::{exit_status, explain_if_no_servers};
+use common::cli::client::{exit_status_after, explain_if_no_servers};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::progress::TaskProgress;
@@ -166,5 +166,5 @@ fn main() -> ExitCode {
     }
     let _ = reactor.run();
 
-    exit_status(results.tally.failed())
+    exit_status_after(&reactor, results.tally.failed())
 }

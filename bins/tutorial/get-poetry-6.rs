@@ -31,7 +31,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::Parser;
-use common::cli::client::{exit_status, print_poems};
+use common::cli::client::{exit_status_after, print_poems};
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, Failure};
 use common::errln;
@@ -173,5 +173,5 @@ fn main() -> ExitCode {
         // The original prints these on stdout, among the poems; they are errors, so stderr.
         errln!("{error}");
     }
-    exit_status(!errors.is_empty())
+    exit_status_after(&reactor, !errors.is_empty())
 }

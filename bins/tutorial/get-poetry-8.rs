@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::exit_status;
+use common::cli::client::exit_status_after;
 use common::cli::poem::MaxPoemSize;
 use common::cli::progress::TaskProgress;
 use common::defer::{Deferred, DeferredList, Failure};
@@ -140,5 +140,5 @@ fn main() -> ExitCode {
     });
     let _ = reactor.run();
 
-    exit_status(failed.get())
+    exit_status_after(&reactor, failed.get())
 }

@@ -21,12 +21,15 @@
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{
+    count_poems_until_ctrl_c, exit_status, explain_if_no_servers, report_poems,
+};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, ReadPoemError};
 use common::cli::progress::TaskProgress;
@@ -54,13 +57,13 @@ struct Options {
     servers: Vec<ServerAddress>,
 
     /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    #[arg(long, default_value = "10", value_parser = parse_timeout)]
     connect_timeout: Duration,
 
     /// Give up on the poems that have not ended this long after the start, connections included:
     /// seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
     /// (connecting still gives up after --connect-timeout).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
 
     let started = Instant::now();
     let mut timeline = Timeline::new(&options.timeline, started);
+    let finished = count_poems_until_ctrl_c(options.time_format);
     let mut failed = false;
     let mut downloads = Vec::new();
     for (index, server) in options.servers.iter().enumerate() {
@@ -143,14 +147,15 @@ fn main() -> ExitCode {
         .map(|download| format!("Task {}: {}", download.task, download.peer))
         .collect();
     let progress = TaskProgress::new(options.progress, &labels);
-    let poll_loop = run_poll_loop(
+    let looped = run_poll_loop(
         &mut downloads,
         &progress,
         &mut timeline,
         started,
         options.timeout,
+        &finished,
     );
-    if let Err(error) = poll_loop {
+    if let Err(error) = looped {
         progress.above(|| report_error(format_args!("poll failed: {error}")));
         return ExitCode::FAILURE;
     }
@@ -187,13 +192,15 @@ fn connect(server: &ServerAddress, timeout: Duration) -> io::Result<(TcpStream, 
 
 /// The select loop of Part 2: wait until some socket is readable, read what it has, repeat until every
 /// download is over, or, with a `timeout`, until that long after `started`. Each piece and each end
-/// goes on the `timeline` too.
+/// goes on the `timeline` too; each poem that ends whole adds one to `finished`, for the summary
+/// Ctrl-C prints.
 fn run_poll_loop(
     downloads: &mut [Download],
     progress: &TaskProgress,
     timeline: &mut Timeline,
     started: Instant,
     timeout: Option<Duration>,
+    finished: &AtomicUsize,
 ) -> io::Result<()> {
     loop {
         // The downloads still open, and the poll(2) entries that watch them, index for index.
@@ -218,6 +225,9 @@ fn run_poll_loop(
         let ready = wait_for_readable(downloads, &open, time_left)?;
         for index in ready {
             read_ready(&mut downloads[index], index + 1, progress, timeline);
+            if downloads[index].complete {
+                finished.fetch_add(1, Ordering::SeqCst);
+            }
         }
     }
 }

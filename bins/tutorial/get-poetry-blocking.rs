@@ -14,12 +14,15 @@
 
 use std::io;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers, report_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{
+    count_poems_until_ctrl_c, exit_status, explain_if_no_servers, report_poems,
+};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
 use common::cli::timeline::{Timeline, TimelineOption};
@@ -43,7 +46,7 @@ struct Options {
     servers: Vec<ServerAddress>,
 
     /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    #[arg(long, default_value = "10", value_parser = parse_timeout)]
     connect_timeout: Duration,
 
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
     }
 
     let show = |elapsed| options.time_format.show(elapsed);
+    let finished = count_poems_until_ctrl_c(options.time_format);
     let mut poems = Vec::new();
     let mut total = Duration::ZERO;
     let mut failed = false;
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
                     show(elapsed)
                 );
                 poems.push((task, poem));
+                finished.fetch_add(1, Ordering::SeqCst);
             }
             Err(error) => {
                 errln!(

@@ -43,8 +43,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, explain_if_no_servers};
-use common::cli::duration::parse_duration;
+use common::cli::client::{exit_status, explain_if_no_servers, on_ctrl_c};
+use common::cli::duration::parse_timeout;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::outln;
 
@@ -66,7 +66,7 @@ struct Options {
     /// Give up on a poem that has not arrived this long after its thread started, connection
     /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
     /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     #[command(flatten)]
@@ -175,6 +175,8 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut outcomes = Outcomes::new(&options.client);
+    // Each poem is printed as it arrives: on Ctrl-C, those printed are what finished.
+    on_ctrl_c(|| ());
     let drawing = outcomes.drawing();
 
     let (sender, receiver) = mpsc::channel::<Message>();

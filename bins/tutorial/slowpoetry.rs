@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::{PythonPeer, listen_address};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::chunks;
 use common::cli::server::{PacingOptions, ServeOptions};
@@ -57,7 +57,7 @@ struct Options {
     /// Give up on a client that takes nothing for this long: seconds (10) or a number with a
     /// unit (500ms). One client at a time is this server's lesson; a client that never reads
     /// must not keep the others waiting for ever.
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     send_timeout: Duration,
 }
 

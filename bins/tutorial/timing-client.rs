@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use clap::{CommandFactory, Parser, ValueEnum};
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings, encode_netstring};
 use common::cli::address::ServerAddress;
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::{TimeFormat, parse_duration, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::protocol::{
@@ -90,7 +90,7 @@ struct Options {
     duration: Option<Duration>,
 
     /// Give up on a request that takes longer than this (connecting included).
-    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    #[arg(long, default_value = "10", value_parser = parse_timeout)]
     timeout: Duration,
 
     /// Load mode: print the report as JSON (the schema is in the README).
@@ -318,7 +318,8 @@ fn tutorial_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -
         return ExitCode::SUCCESS;
     }
     let started = Instant::now();
-    let pending = Rc::new(Cell::new(payloads.len()));
+    let total = payloads.len();
+    let pending = Rc::new(Cell::new(total));
     let failed = Rc::new(Cell::new(false));
     let format = options.time_format;
     for payload in payloads {
@@ -340,8 +341,17 @@ fn tutorial_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -
         send(reactor, server, options.kind, bytes, options.timeout, done);
     }
     let _ = reactor.run();
-    outln!("finished in {}", format.show(started.elapsed()));
-    common::cli::client::exit_status(failed.get())
+    let elapsed = format.show(started.elapsed());
+    if reactor.stopped_by_signal().is_some() {
+        // Not `finished in`: some requests never finished.
+        outln!(
+            "{} of {total} requests answered in {elapsed}",
+            total - pending.get()
+        );
+    } else {
+        outln!("finished in {elapsed}");
+    }
+    common::cli::client::exit_status_after(reactor, failed.get())
 }
 
 /// What load mode measures while it runs.
@@ -500,7 +510,7 @@ fn load_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -> Ex
     } else {
         print_report(&report, &latencies, options.time_format);
     }
-    common::cli::client::exit_status(report.failed > 0)
+    common::cli::client::exit_status_after(reactor, report.failed > 0)
 }
 
 fn summarize(

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::server::listen_and_run;
@@ -47,7 +47,7 @@ use transform_server::{Outcome, TransformFactory, TransformService, transforms_h
 #[command(name = "transformedpoetry", version, after_help = after_help())]
 struct Options {
     /// The port to listen on; 0 (the default) asks the system for any free port.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on: a host name or an IP address.
@@ -56,7 +56,7 @@ struct Options {
 
     /// Close a connection whose client has sent nothing for this long: seconds (30) or a number
     /// with a unit (500ms). Clients that connect and say nothing must not use up the server.
-    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_timeout)]
     idle_timeout: Duration,
 }
 

@@ -15,6 +15,9 @@ use common::web::xmlrpc::{Value, parse_call, write_call, write_response};
 const DOCUMENTS: u32 = 200_000;
 
 fn main() {
+    common::cli::no_options(
+        "How long the XML-RPC documents take to read and write, apart from HTTP, in microseconds per document.",
+    );
     let args = vec![
         Value::Int(42),
         Value::from("hello, world"),

@@ -9,7 +9,7 @@
 //! ```text
 //! cargo run -p common --example countdown
 //! cargo run -p common --example countdown -- --counters
-//! cargo run -p common --example countdown -- --interval 200ms
+//! cargo run -p common --example countdown -- --time-scale 0.2
 //! ```
 
 use std::cell::Cell;
@@ -17,20 +17,25 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::duration::parse_duration;
+use common::cli::duration::{parse_duration, parse_time_scale, scaled};
 use common::reactor::Reactor;
 
 /// Count down from 5 with the reactor's timed calls (tutorial Part 3).
 #[derive(Debug, Parser)]
 #[command(name = "countdown")]
 struct Options {
-    /// Run three counters at different rates (A every interval, B every 0.6 and C every 0.35 of it).
+    /// Run three counters at different rates (A every second, B every 0.6 and C every 0.35 of a second).
     #[arg(long)]
     counters: bool,
 
-    /// The time between two counts: seconds (1) or with a unit (200ms).
-    #[arg(long, default_value = "1", value_parser = parse_duration)]
-    interval: Duration,
+    /// Run the demo faster or slower: every delay (one second between two counts) is multiplied
+    /// by this factor (0.1 counts ten times faster).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
+    time_scale: f64,
+
+    /// The time between two counts (an older way of saying --time-scale).
+    #[arg(long, hide = true, conflicts_with = "time_scale", value_parser = parse_duration)]
+    interval: Option<Duration>,
 }
 
 /// One counter: prints its count, then asks the reactor to call it again after `period`.
@@ -71,7 +76,10 @@ fn main() -> anyhow::Result<()> {
         let countdown = Rc::new(Countdown {
             name,
             counter: Cell::new(5),
-            period: options.interval.mul_f64(rate),
+            period: options
+                .interval
+                .unwrap_or_else(|| scaled(1.0, options.time_scale))
+                .mul_f64(rate),
         });
         let (handle, running) = (reactor.clone(), running.clone());
         reactor.call_when_running(move || countdown.count(handle, running));

@@ -37,6 +37,9 @@ fn fire() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "Pressing the callback button: tutorial Part 7, \"An Interlude, Deferred\" (defer-1.py).",
+    );
     match fire() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -108,6 +108,9 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A callback that returns a Deferred: tutorial Part 13, \"Deferred All The Way Down\" (defer-10.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

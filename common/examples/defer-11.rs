@@ -77,6 +77,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "Callbacks added to a Deferred that has already fired: tutorial Part 14, \"When a Deferred Isn't\" (defer-11.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

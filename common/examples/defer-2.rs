@@ -35,6 +35,9 @@ fn fire() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "Pressing the errback button: tutorial Part 7, \"An Interlude, Deferred\" (defer-2.py).",
+    );
     match fire() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

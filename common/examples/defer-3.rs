@@ -37,6 +37,9 @@ fn fire() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A plain error becomes a Failure: tutorial Part 7, \"An Interlude, Deferred\" (defer-3.py).",
+    );
     match fire() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -40,6 +40,9 @@ fn fire_twice() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A Deferred fires once (callback, then callback): tutorial Part 7, \"An Interlude, Deferred\" (defer-4.py).",
+    );
     match fire_twice() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -47,6 +47,9 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A Deferred fired by the running reactor: tutorial Part 7, \"An Interlude, Deferred\" (defer-8.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

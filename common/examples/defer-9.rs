@@ -45,6 +45,9 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "Refactoring with a second stage: tutorial Part 7, \"An Interlude, Deferred\" (defer-9.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -21,6 +21,7 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
+use common::cli::duration::parse_time_scale;
 use common::cli::output::report_error;
 use common::defer::{AlreadyCalledError, Deferred, Failure};
 use common::reactor::Reactor;
@@ -58,21 +59,6 @@ struct Options {
         value_parser = parse_time_scale
     )]
     time_scale: f64,
-}
-
-/// A factor of zero or more, small enough that the longest pause still fits in a `Duration`.
-fn parse_time_scale(text: &str) -> Result<f64, String> {
-    let factor: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number"))?;
-    if factor.is_nan() || factor < 0.0 {
-        return Err(format!("'{text}' is not a factor of zero or more"));
-    }
-    let longest = POEM.iter().map(|&(_, delay)| delay).fold(0.0, f64::max);
-    Duration::try_from_secs_f64(longest * factor)
-        .map(|_| factor)
-        .map_err(|_| format!("'{text}' would make the pauses too long to measure"))
 }
 
 fn start_chain(_result: bool) -> Result<(), Failure> {

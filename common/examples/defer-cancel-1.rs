@@ -19,6 +19,9 @@ fn callback(result: String) -> Result<(), Failure> {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Cancelling a Deferred that has not fired: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-1.py).",
+    );
     let d: Deferred<String> = Deferred::new();
     d.add_callback(callback);
     d.cancel();

@@ -14,9 +14,9 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use clap::Parser;
+use common::cli::duration::{parse_time_scale, scaled};
 use common::defer::{AlreadyCalledError, Deferred, Failure};
 use common::log::report_unhandled;
 use common::reactor::{DelayedCall, Reactor};
@@ -28,19 +28,6 @@ struct Options {
     /// Multiply every delay by this positive factor (0.01 runs the whole demo in a tenth of a second).
     #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
     time_scale: f64,
-}
-
-fn parse_time_scale(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(factor),
-        _ => Err(format!("expected a positive number, not '{text}'")),
-    }
-}
-
-/// `seconds` times the factor. A product too large for a `Duration` means "never", which is what the
-/// reactor makes of any delay beyond a century anyway.
-fn scaled(seconds: f64, time_scale: f64) -> Duration {
-    Duration::try_from_secs_f64(seconds * time_scale).unwrap_or(Duration::MAX)
 }
 
 fn send_poem(d: &Deferred<String>) -> Result<(), AlreadyCalledError> {

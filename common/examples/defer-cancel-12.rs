@@ -43,6 +43,9 @@ fn crash(error: AlreadyCalledError) -> ! {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Cancelling a Deferred that waits on another: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\", section \"One More Wrinkle\" (deferred-cancel/defer-cancel-12.py).",
+    );
     let outer_d = Deferred::with_canceller(cancel_outer);
     // `main` keeps its own handle on the inner Deferred for the whole run, as the original keeps it in
     // a global: the paused outer Deferred remembers which Deferred it waits for, but does not keep it

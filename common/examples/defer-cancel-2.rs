@@ -22,6 +22,9 @@ fn errback(failure: Failure) -> Result<(), Failure> {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Catching a cancellation: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-2.py).",
+    );
     let d: Deferred<String> = Deferred::new();
     d.add_callbacks(callback, errback);
     d.cancel();

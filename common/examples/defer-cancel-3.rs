@@ -31,6 +31,9 @@ fn crash(error: AlreadyCalledError) -> ! {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Cancelling too late: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-3.py).",
+    );
     let d: Deferred<String> = Deferred::new();
     d.add_callbacks(callback, errback);
     if let Err(error) = d.callback("result".to_owned()) {

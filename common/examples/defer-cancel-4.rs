@@ -34,6 +34,9 @@ fn crash(error: AlreadyCalledError) -> ! {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Firing after a cancel: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-4.py).",
+    );
     let d: Deferred<String> = Deferred::new();
     d.add_callbacks(callback, errback);
     d.cancel();

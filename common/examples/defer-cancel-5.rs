@@ -28,6 +28,9 @@ fn errback(failure: Failure) -> Result<(), Failure> {
 }
 
 fn main() {
+    common::cli::no_options(
+        "A canceller: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-5.py).",
+    );
     // Made by the lower-level code, which knows how to cancel its work...
     let d = Deferred::with_canceller(canceller);
     // ...and used by the higher-level code, which only adds its callbacks.

@@ -40,6 +40,9 @@ fn crash(error: AlreadyCalledError) -> ! {
 }
 
 fn main() {
+    common::cli::no_options(
+        "A canceller that fires the Deferred with a result: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-6.py).",
+    );
     let d = Deferred::with_canceller(canceller);
     d.add_callbacks(callback, errback);
     d.cancel();

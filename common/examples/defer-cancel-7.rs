@@ -39,6 +39,9 @@ fn crash(error: AlreadyCalledError) -> ! {
 }
 
 fn main() {
+    common::cli::no_options(
+        "A canceller that fires the Deferred with its own error: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-7.py).",
+    );
     let d = Deferred::with_canceller(canceller);
     d.add_callbacks(callback, errback);
     d.cancel();

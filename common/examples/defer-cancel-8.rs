@@ -35,6 +35,9 @@ fn crash(error: AlreadyCalledError) -> ! {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Cancelling a fired Deferred does not call its canceller: tutorial Part 19, \"I Thought I Wanted It But I Changed My Mind\" (deferred-cancel/defer-cancel-8.py).",
+    );
     let d = Deferred::with_canceller(canceller);
     d.add_callbacks(callback, errback);
     if let Err(error) = d.callback("result".to_owned()) {

@@ -33,6 +33,9 @@ fn fire() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A failure nobody handles: tutorial Part 9, \"A Second Interlude, Deferred\" (defer-unhandled.py).",
+    );
     match fire() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

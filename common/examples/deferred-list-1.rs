@@ -28,6 +28,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A DeferredList of nothing: tutorial Part 18, \"Deferreds En Masse\" (deferred-list/deferred-list-1.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

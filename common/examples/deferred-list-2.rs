@@ -31,6 +31,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A DeferredList waits for its Deferred: tutorial Part 18, \"Deferreds En Masse\" (deferred-list/deferred-list-2.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

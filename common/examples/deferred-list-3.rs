@@ -35,6 +35,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A DeferredList waits for all its Deferreds: tutorial Part 18, \"Deferreds En Masse\" (deferred-list/deferred-list-3.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

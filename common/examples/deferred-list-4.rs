@@ -33,6 +33,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A DeferredList keeps the order of its list: tutorial Part 18, \"Deferreds En Masse\" (deferred-list/deferred-list-4.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

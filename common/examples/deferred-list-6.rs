@@ -40,6 +40,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "A failed member without consume_errors: tutorial Part 18, \"Deferreds En Masse\" (deferred-list/deferred-list-6.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -38,6 +38,9 @@ fn run() -> Result<(), AlreadyCalledError> {
 }
 
 fn main() -> ExitCode {
+    common::cli::no_options(
+        "Handling a member's failure ourselves: tutorial Part 18, \"Deferreds En Masse\" (deferred-list/deferred-list-7.py).",
+    );
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! cargo run -p common --example deferred-semaphore
-//! cargo run -p common --example deferred-semaphore -- --jobs 8 --limit 3 --delay 200ms
+//! cargo run -p common --example deferred-semaphore -- --jobs 8 --limit 3 --time-scale 0.2
 //! ```
 
 use std::cell::Cell;
@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::duration::parse_duration;
+use common::cli::duration::{parse_duration, parse_time_scale, scaled};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::defer::{Deferred, DeferredSemaphore, Failure, defer_later, gather_results};
@@ -36,9 +36,14 @@ struct Options {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     limit: u32,
 
-    /// How long each job takes: seconds (1) or with a unit (200ms).
-    #[arg(long, default_value = "1", value_parser = parse_duration)]
-    delay: Duration,
+    /// Run the demo faster or slower: each job's one second is multiplied by this factor (0.2
+    /// makes every job take 200 ms).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
+    time_scale: f64,
+
+    /// How long each job takes (an older way of saying --time-scale).
+    #[arg(long, hide = true, conflicts_with = "time_scale", value_parser = parse_duration)]
+    delay: Option<Duration>,
 }
 
 /// How many jobs run now, and the most that ever ran at once.
@@ -75,12 +80,15 @@ fn run(options: Options) -> Result<(), String> {
     let reactor = new_reactor()?;
     let semaphore = DeferredSemaphore::new(options.limit as usize);
     let starter = reactor.clone();
+    let delay = options
+        .delay
+        .unwrap_or_else(|| scaled(1.0, options.time_scale));
     reactor.call_when_running(move || {
         let running = Rc::new(Running::default());
         let jobs = (1..=options.jobs)
             .map(|number| {
                 let (reactor, running) = (starter.clone(), Rc::clone(&running));
-                semaphore.run(move || job(number, &reactor, options.delay, running))
+                semaphore.run(move || job(number, &reactor, delay, running))
             })
             .collect();
         gather_results(jobs, false).add_callback(move |done: Vec<usize>| {

@@ -16,6 +16,9 @@ fn falldown() {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "A failing callback does not stop the loop: tutorial Part 3, \"Our Eye-beams Begin to Twist\" (exception.py).",
+    );
     let reactor = Reactor::new()?;
     reactor.call_when_running(falldown);
     let handle = reactor.clone();

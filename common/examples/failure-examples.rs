@@ -59,6 +59,9 @@ fn show(failure: &Failure) {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Making Failures: tutorial Part 6, \"And Then We Took It Higher\" (failure-examples.py).",
+    );
     println!("Just making an exception:");
     println!();
     let failure = Failure::new(RhymeSchemeViolation);

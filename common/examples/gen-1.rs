@@ -65,6 +65,9 @@ impl Iterator for MyGenerator {
 }
 
 fn main() {
+    common::cli::no_options(
+        "A generator runs in steps, between the steps of the loop that drives it: tutorial Part 17, \"Just Another Way to Spell 'Callback'\" (inline-callbacks/gen-1.py).",
+    );
     for n in MyGenerator::new() {
         println!("{n}");
     }

@@ -65,6 +65,9 @@ impl Iterator for MyGenerator {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Driving a generator by hand: tutorial Part 17, \"Just Another Way to Spell 'Callback'\" (inline-callbacks/gen-2.py).",
+    );
     let mut generator = MyGenerator::new();
     // The "reactor": it restarts the generator, and while the generator runs it waits.
     loop {

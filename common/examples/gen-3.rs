@@ -52,6 +52,9 @@ impl Iterator for MyOtherGenerator {
 }
 
 fn main() {
+    common::cli::no_options(
+        "Several generators at once, taking turns: tutorial Part 17, \"Just Another Way to Spell 'Callback'\" (inline-callbacks/gen-3.py).",
+    );
     let mut generators: Vec<Box<dyn Iterator<Item = u32>>> = vec![
         Box::new(MyGenerator { given: 0 }),
         Box::new(MyOtherGenerator { given: 0 }),

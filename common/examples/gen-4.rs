@@ -146,6 +146,9 @@ fn show(value: Option<u32>) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "Sending values and exceptions into a generator: tutorial Part 17, \"Just Another Way to Spell 'Callback'\" (inline-callbacks/gen-4.py).",
+    );
     let mut generator = MyGenerator::new();
     println!("{}", generator.next()?); // start the generator
     println!("{}", generator.send(10)?); // the value of `yield 1` is 10

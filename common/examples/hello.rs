@@ -16,6 +16,9 @@ fn hello() {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "Hello from the reactor: tutorial Part 3, \"Our Eye-beams Begin to Twist\" (hello.py).",
+    );
     let reactor = Reactor::new()?;
     reactor.call_when_running(hello);
     println!("Starting the reactor.");

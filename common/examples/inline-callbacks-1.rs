@@ -23,6 +23,7 @@
 use std::time::Duration;
 
 use clap::Parser;
+use common::cli::duration::parse_time_scale;
 use common::defer::{Deferred, Failure, succeed};
 use common::reactor::Reactor;
 
@@ -39,18 +40,6 @@ struct Options {
         allow_negative_numbers = true
     )]
     time_scale: f64,
-}
-
-/// A factor between 0 and 1000: longer than that nobody waits, and a negative wait means nothing.
-fn parse_time_scale(text: &str) -> Result<f64, String> {
-    let factor: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    if (0.0..=1000.0).contains(&factor) {
-        Ok(factor)
-    } else {
-        Err(format!("{text} is not between 0 and 1000"))
-    }
 }
 
 /// An exception as Python's `repr` shows it: `Exception(3)`.

@@ -21,6 +21,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
+use common::cli::duration::parse_time_scale;
 use common::defer::{Deferred, Failure, defer_later};
 use common::reactor::Reactor;
 
@@ -37,18 +38,6 @@ struct Options {
         allow_negative_numbers = true
     )]
     time_scale: f64,
-}
-
-/// A factor between 0 and 1000: longer than that nobody waits, and a negative wait means nothing.
-fn parse_time_scale(text: &str) -> Result<f64, String> {
-    let factor: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    if (0.0..=1000.0).contains(&factor) {
-        Ok(factor)
-    } else {
-        Err(format!("{text} is not between 0 and 1000"))
-    }
 }
 
 /// A Deferred that fires (with nothing) after `delay`: awaiting it is a pause that leaves the reactor

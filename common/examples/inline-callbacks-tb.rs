@@ -29,6 +29,9 @@ fn my_callbacks(reactor: Reactor) -> Deferred<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "Who calls an inline callback: tutorial Part 17, \"Just Another Way to Spell 'Callback'\" (inline-callbacks/inline-callbacks-tb.py).",
+    );
     let reactor = Reactor::new()?;
     let handle = reactor.clone();
     reactor.call_when_running(move || {

@@ -18,6 +18,9 @@ fn bad_callback(result: &str) -> Result<(), String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "Logging, twistd style: tutorial Part 16, \"Twisted Daemonologie\" (log.py).",
+    );
     log::msg("This will not be logged, we haven't started logging yet.");
     log::start_logging(std::io::stdout());
     log::msg("This will be logged.");

@@ -15,6 +15,9 @@
 use common::reactor::Reactor;
 
 fn main() -> anyhow::Result<()> {
+    common::cli::no_options(
+        "The simplest reactor program: tutorial Part 3, \"Our Eye-beams Begin to Twist\" (simple.py).",
+    );
     let reactor = Reactor::new()?;
     reactor.run()?;
     Ok(())

@@ -216,10 +216,10 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Parses a port number for an endpoint: 0 to 65535 (0 only makes sense for a server).
+/// Parses a port number for an endpoint: 0 to 65535 (0 only makes sense for a server), worded as
+/// every `--port` is.
 fn parse_port(text: &str) -> Result<u16, String> {
-    text.parse::<u16>()
-        .map_err(|_| format!("port must be a whole number from 0 to 65535, not '{text}'"))
+    crate::cli::address::listen_port(text)
 }
 
 fn parse_timeout(text: Option<String>) -> Result<Duration, String> {
@@ -521,7 +521,7 @@ mod tests {
         assert_eq!(server("tcp").unwrap_err(), "'tcp' needs a port");
         assert_eq!(
             server("tcp:99999").unwrap_err(),
-            "port must be a whole number from 0 to 65535, not '99999'"
+            "port 99999 is not in 0..=65535"
         );
         assert_eq!(
             server("tcp:80:iface=x").unwrap_err(),

@@ -206,3 +206,41 @@ fn log_drops_entries_until_started_and_then_logs_errors() {
     );
     assert_eq!(entries[12..], ["\t", "[-] End of example."]);
 }
+
+#[test]
+fn every_example_without_options_has_help_and_refuses_arguments() {
+    for name in [
+        "hello",
+        "simple",
+        "stack",
+        "defer-1",
+        "gen-1",
+        "deferred-list-1",
+    ] {
+        let help = run(name, &["--help"]);
+        assert_eq!(help.status.code(), Some(0), "{name}");
+        let out = text(&help.stdout);
+        assert!(out.contains("tutorial Part"), "{name}: {out}");
+        assert!(out.contains(&format!("Usage: {name}\n")), "{name}: {out}");
+        let refused = run(name, &["--bogus"]);
+        assert_eq!(refused.status.code(), Some(2), "{name}");
+        assert!(refused.stdout.is_empty(), "{name}");
+        assert_eq!(
+            text(&refused.stderr).lines().next(),
+            Some("error: unexpected argument '--bogus' found"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn countdown_runs_faster_with_the_time_scale() {
+    let output = run("countdown", &["--time-scale", "0.02"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        text(&output.stdout),
+        "Start!\n5 ...\n4 ...\n3 ...\n2 ...\n1 ...\nStop!\n"
+    );
+    let both = run("countdown", &["--time-scale", "0.02", "--interval", "20ms"]);
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -16,7 +16,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::cli::http::parse_url;
 use common::web::site::{DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_HEAD};
 use common::web::{Branch, Data, Render, RenderResult, Request, Resource, Site};
@@ -44,7 +44,7 @@ pub struct DashboardOptions {
     pub token: TokenOptions,
 
     /// How long to wait for the API before the page says it is not answering.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_timeout)]
     pub api_timeout: Duration,
 }
 

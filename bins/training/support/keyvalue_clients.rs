@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::ServerAddress;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::defer::Deferred;
 use common::keyvalue::KeyValueClient;
 use common::protocol::ClientCreator;
@@ -26,7 +26,7 @@ pub(crate) struct ServerOptions {
 
     /// How long to wait for the connection, and then for each answer: seconds (10) or a number
     /// with a unit (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     pub(crate) timeout: Duration,
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory};
 use common::cli::address::ServerAddress;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::cli::output::report_error;
 use common::defer::{Deferred, Failure};
 use common::protocol::{Address, ClientFactory, ConnectError, Connector, Factory, Protocol};
@@ -108,7 +108,7 @@ pub fn request<T: 'static, P: Protocol + 'static>(
 pub struct Deadline {
     /// How long to wait for the answer, connecting included: seconds (10) or a number with a unit
     /// (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     pub timeout: Duration,
 }
 

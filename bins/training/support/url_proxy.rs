@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::cli::server::ListenOptions;
 use common::defer::Failure;
 use common::errln;
@@ -32,7 +32,7 @@ pub(crate) struct ProxyOptions {
 
     /// Give up on a page that has not fully arrived after this long: seconds (5) or with a unit
     /// (500ms). Without it, as in the training, a page may take as long as it takes.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub(crate) timeout: Option<Duration>,
 }
 

@@ -26,7 +26,7 @@ use common::service::{MultiService, TcpServer};
 #[derive(Debug, Args)]
 pub struct Options {
     /// The port to listen on (0: any free port; the log says which).
-    #[arg(short, long, default_value_t = 5000)]
+    #[arg(short, long, default_value_t = 5000, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on.

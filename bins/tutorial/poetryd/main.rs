@@ -194,8 +194,15 @@ impl Plugin {
     }
 }
 
+/// Where the log goes: a file, or stdout (a terminal, most likely).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogPlace {
+    File,
+    Stdout,
+}
+
 /// Sends the log where the options say: a file (the daemon's default), or stdout.
-fn start_logging(options: &Options) -> io::Result<()> {
+fn start_logging(options: &Options) -> io::Result<LogPlace> {
     let file = match &options.logfile {
         Some(path) if path.as_os_str() != "-" => Some(path.clone()),
         Some(_) => None,
@@ -203,19 +210,21 @@ fn start_logging(options: &Options) -> io::Result<()> {
         None => Some(PathBuf::from("poetryd.log")),
     };
     match file {
-        Some(path) => log::start_logging_to_file(&path).map_err(|error| {
-            io::Error::new(
-                error.kind(),
-                format!(
-                    "cannot open the log file {}: {}",
-                    path.display(),
-                    plain_error(&error)
-                ),
-            )
-        }),
+        Some(path) => log::start_logging_to_file(&path)
+            .map(|()| LogPlace::File)
+            .map_err(|error| {
+                io::Error::new(
+                    error.kind(),
+                    format!(
+                        "cannot open the log file {}: {}",
+                        path.display(),
+                        plain_error(&error)
+                    ),
+                )
+            }),
         None => {
             log::start_logging(io::stdout());
-            Ok(())
+            Ok(LogPlace::Stdout)
         }
     }
 }
@@ -275,6 +284,7 @@ fn serve(
     plugin: &Plugin,
     pid_file: Option<(PidFile, Option<i32>)>,
     report: StartReport,
+    log_failure: bool,
 ) -> ExitCode {
     log::msg(format!(
         "poetryd {} (pid {}) starting up.",
@@ -292,7 +302,9 @@ fn serve(
     let reactor = match new_reactor() {
         Ok(reactor) => reactor,
         Err(error) => {
-            log::msg(&error);
+            if log_failure {
+                log::msg(&error);
+            }
             report.failed(&format!("{}: error: {error}", program_name()));
             return ExitCode::FAILURE;
         }
@@ -322,7 +334,9 @@ fn serve(
                 report.ready();
             }
             Err(line) => {
-                log::msg(&line);
+                if log_failure {
+                    log::msg(&line);
+                }
                 report.failed(&line);
                 let _ = app.stop_service();
                 let _ = handle.stop();
@@ -374,10 +388,13 @@ fn main() -> ExitCode {
             }
         },
     };
-    if let Err(error) = start_logging(&options) {
-        report_error(error);
-        return ExitCode::FAILURE;
-    }
+    let log_place = match start_logging(&options) {
+        Ok(place) => place,
+        Err(error) => {
+            report_error(error);
+            return ExitCode::FAILURE;
+        }
+    };
     let report = if options.nodaemon {
         StartReport::foreground()
     } else {
@@ -390,5 +407,7 @@ fn main() -> ExitCode {
             }
         }
     };
-    serve(plugin, pid_file, report)
+    // A failure to start is said once: on stderr, and in the log unless the log is the terminal.
+    let log_failure = !(options.nodaemon && log_place == LogPlace::Stdout);
+    serve(plugin, pid_file, report, log_failure)
 }

@@ -17,7 +17,7 @@ use common::service::{Service, ServiceState};
 #[derive(Debug, Args)]
 pub(crate) struct ListenOptions {
     /// The port number to listen on (0: any free port; the log says which).
-    #[arg(short, long, default_value_t = 10000)]
+    #[arg(short, long, default_value_t = 10000, value_parser = common::cli::address::listen_port)]
     pub(crate) port: u16,
 
     /// The interface to listen on.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::ServerAddress;
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::log;
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -20,7 +20,7 @@ use crate::poem_service::log_system;
 #[derive(Debug, Args)]
 pub struct Options {
     /// The port number to listen on (0: any free port; the log says which).
-    #[arg(short, long, default_value_t = 10000)]
+    #[arg(short, long, default_value_t = 10000, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on.
@@ -33,7 +33,7 @@ pub struct Options {
 
     /// Give up on the upstream server once it has sent nothing for this long: seconds (10) or
     /// a number with a unit (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     upstream_timeout: Duration,
 }
 

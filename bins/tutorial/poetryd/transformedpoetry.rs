@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Args;
-use common::cli::duration::parse_duration;
+use common::cli::duration::parse_timeout;
 use common::log;
 use common::protocol::IdleTimeout;
 use common::reactor::Reactor;
@@ -19,7 +19,7 @@ use crate::transform_server::{TransformFactory, TransformService};
 #[derive(Debug, Args)]
 pub struct Options {
     /// The port number to listen on (0: any free port; the log says which).
-    #[arg(short, long, default_value_t = 11000)]
+    #[arg(short, long, default_value_t = 11000, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on.
@@ -28,7 +28,7 @@ pub struct Options {
 
     /// Close a connection whose client has sent nothing for this long: seconds (30) or a number
     /// with a unit (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_timeout)]
     idle_timeout: Duration,
 }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::ServerAddress;
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::cli::progress::TaskProgress;
@@ -40,7 +40,7 @@ pub(crate) struct DownloadArgs {
     /// Fail a poem that has not arrived this long after the connection attempt started: seconds (5)
     /// or with a unit (500ms). Without it, a poem may take as long as it takes (connecting still
     /// gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub(crate) timeout: Option<Duration>,
 
     #[command(flatten)]

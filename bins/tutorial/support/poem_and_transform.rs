@@ -20,7 +20,7 @@ use clap::{Args, CommandFactory};
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
 use common::cli::address::ServerAddress;
 use common::cli::client::explain_if_no_servers;
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
@@ -346,8 +346,9 @@ impl TransformProxy {
 /// What the three clients are given: the transform server first, then the poetry servers.
 #[derive(Debug, Args)]
 pub(crate) struct TransformClientArgs {
-    /// The transform server, as [host:]port.
-    #[arg(value_name = "XFORM_ADDRESS")]
+    /// The transform server, as [host:]port. Given alone it is a usage error: there would be
+    /// nothing to transform (the tutorial's client printed its help instead).
+    #[arg(value_name = "XFORM_ADDRESS", requires = "servers")]
     xform_server: Option<ServerAddress>,
 
     /// The poetry servers, as [host:]port.
@@ -357,7 +358,7 @@ pub(crate) struct TransformClientArgs {
     /// Give up on a poem, or a transform, that has not ended this long after connecting, and on a
     /// connection not made by then: seconds (5) or with a unit (500ms). Without it, they may take as
     /// long as they take (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     #[command(flatten)]
@@ -386,11 +387,9 @@ impl TransformClientArgs {
     /// Makes what `main` starts from, or says with which exit status the program ends at once:
     /// given no address, it prints the long help of `C`, the program's options, and exits with 0.
     pub(crate) fn start<C: CommandFactory>(self) -> Result<Start, ExitCode> {
-        if explain_if_no_servers::<C>(&self.servers) {
-            return Err(ExitCode::SUCCESS);
-        }
-        // The first address always goes to the transform server: there is one if there are others.
+        // Given one address only, clap has refused the command line already (`requires`).
         let Some(xform_server) = self.xform_server else {
+            explain_if_no_servers::<C>(&self.servers);
             return Err(ExitCode::SUCCESS);
         };
         let reactor = new_reactor().map_err(|error| {

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::{PythonPeer, ServerAddress, listen_address};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::server::listen_and_run;
@@ -38,7 +38,7 @@ pub(crate) struct ProxyArgs {
     pub(crate) server: ServerAddress,
 
     /// The port to listen on; 0 (the default) asks the system for any free port.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = common::cli::address::listen_port)]
     port: u16,
 
     /// The interface to listen on: a host name or an IP address.
@@ -48,7 +48,7 @@ pub(crate) struct ProxyArgs {
     /// Give up on the upstream server once it has sent nothing for this long: seconds (10) or a
     /// number with a unit (500ms). A server that accepts and never sends must not hold every
     /// client of the proxy.
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     pub(crate) upstream_timeout: Duration,
 }
 

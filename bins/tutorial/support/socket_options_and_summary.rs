@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status, report_poems};
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::client::{exit_status_after, report_poems};
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::poem::{MaxPoemSize, PoemOutput};
+use common::reactor::Reactor;
 
 /// The options of both clients.
 #[derive(Debug, Args)]
@@ -25,7 +26,7 @@ pub(crate) struct SocketClientArgs {
     pub(crate) servers: Vec<ServerAddress>,
 
     /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    #[arg(long, default_value = "10", value_parser = parse_timeout)]
     pub(crate) connect_timeout: Duration,
 
     /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
@@ -45,8 +46,10 @@ pub(crate) type Results = Rc<RefCell<Vec<(usize, Option<Vec<u8>>)>>>;
 
 /// The end of `main`: the poems that arrived whole, in task order (`Task N: X bytes of poetry`,
 /// then `Got N poems in T`, then saved and printed as `args` ask), and the exit status, 1 when
-/// `failed` already or when any download did not end with its whole poem.
+/// `failed` already or when any download did not end with its whole poem, 130 when Ctrl-C stopped
+/// the `reactor`.
 pub(crate) fn summarize(
+    reactor: &Reactor,
     args: &SocketClientArgs,
     results: Results,
     elapsed: Duration,
@@ -65,5 +68,5 @@ pub(crate) fn summarize(
     if !report_poems(&poems, elapsed, args.time_format, &args.output, true) {
         return ExitCode::FAILURE;
     }
-    exit_status(failed)
+    exit_status_after(reactor, failed)
 }

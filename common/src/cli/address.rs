@@ -52,7 +52,8 @@ impl FromStr for ServerAddress {
     /// Parses `port`, `host:port` or `[ipv6]:port`.
     ///
     /// As in the tutorial, an address without brackets is split at its first colon, and an empty host
-    /// (`:10000`) means the local machine.
+    /// (`:10000`) means the local machine. An address with several colons and no brackets is surely
+    /// an IPv6 literal (`::1:10000`): the error shows how to write it (`[::1]:10000`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
             let (host, rest) = bracketed
@@ -63,6 +64,14 @@ impl FromStr for ServerAddress {
                 .ok_or_else(|| format!("'{text}' needs ':port' after the ']'"))?;
             (host, port)
         } else {
+            if let Some((host, port)) = text.rsplit_once(':')
+                && host.contains(':')
+            {
+                return Err(format!(
+                    "'{text}' has more than one ':': write an IPv6 address in brackets, as \
+                     [{host}]:{port}"
+                ));
+            }
             match text.split_once(':') {
                 Some((host, port)) => (host, port),
                 None => ("", text),
@@ -71,7 +80,7 @@ impl FromStr for ServerAddress {
         let host = if host.is_empty() { DEFAULT_HOST } else { host };
         Ok(ServerAddress {
             host: host.to_owned(),
-            port: parse_port(port)?,
+            port: connect_port(port)?,
         })
     }
 }
@@ -86,14 +95,28 @@ impl fmt::Display for ServerAddress {
     }
 }
 
-/// Parses a client's port: digits only, 1 to 65535.
-fn parse_port(text: &str) -> Result<u16, String> {
+/// Parses the port a server listens on: 0 (any free port, the system picks) to 65535.
+///
+/// Meant as a clap `value_parser` for every `--port`, so that a wrong port is worded the same way by
+/// every program, clients and servers alike (see [`port_in`]).
+pub fn listen_port(text: &str) -> Result<u16, String> {
+    port_in(text, 0)
+}
+
+/// Parses the port a client connects to: 1 to 65535 (nothing listens on port 0).
+pub fn connect_port(text: &str) -> Result<u16, String> {
+    port_in(text, 1)
+}
+
+/// A port from `lowest` to 65535, digits only; the two ways it can be wrong each have one wording,
+/// `port must be a whole number, not 'x'` and `port 99999 is not in 0..=65535`.
+fn port_in(text: &str, lowest: u16) -> Result<u16, String> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("port must be a whole number, not '{text}'"));
     }
     match text.parse::<u16>() {
-        Ok(port) if port > 0 => Ok(port),
-        _ => Err(format!("port {text} is out of range (1-65535)")),
+        Ok(port) if port >= lowest => Ok(port),
+        _ => Err(format!("port {text} is not in {lowest}..=65535")),
     }
 }
 
@@ -171,7 +194,7 @@ mod tests {
         assert_eq!(parse("10.0.0.1:1"), Ok(address("10.0.0.1", 1)));
         assert_eq!(
             parse("a:b:1").unwrap_err(),
-            "port must be a whole number, not 'b:1'"
+            "'a:b:1' has more than one ':': write an IPv6 address in brackets, as [a:b]:1"
         );
     }
 
@@ -216,16 +239,33 @@ mod tests {
             parse("-1").unwrap_err(),
             "port must be a whole number, not '-1'"
         );
-        assert_eq!(parse("0").unwrap_err(), "port 0 is out of range (1-65535)");
+        assert_eq!(parse("0").unwrap_err(), "port 0 is not in 1..=65535");
         assert_eq!(
             parse("65536").unwrap_err(),
-            "port 65536 is out of range (1-65535)"
+            "port 65536 is not in 1..=65535"
         );
         assert_eq!(
             parse("99999999999999999999").unwrap_err(),
-            "port 99999999999999999999 is out of range (1-65535)"
+            "port 99999999999999999999 is not in 1..=65535"
+        );
+        assert_eq!(listen_port("0"), Ok(0));
+        assert_eq!(
+            listen_port("99999").unwrap_err(),
+            "port 99999 is not in 0..=65535"
+        );
+        assert_eq!(
+            listen_port("x").unwrap_err(),
+            "port must be a whole number, not 'x'"
         );
         assert_eq!(parse("65535"), Ok(address("127.0.0.1", 65535)));
+    }
+
+    #[test]
+    fn ipv6_without_brackets_gets_a_hint() {
+        assert_eq!(
+            parse("::1:10000").unwrap_err(),
+            "'::1:10000' has more than one ':': write an IPv6 address in brackets, as [::1]:10000"
+        );
     }
 
     #[test]

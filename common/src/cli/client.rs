@@ -2,15 +2,18 @@
 //! no server, report the poems they got, and say with their exit status whether anything failed.
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 
 use super::address::ServerAddress;
 use super::duration::TimeFormat;
-use super::output::report_error;
+use super::output::{program_name, report_error};
 use super::poem::PoemOutput;
-use crate::outln;
+use crate::reactor::Reactor;
+use crate::{errln, outln};
 
 /// When a client is given no server, prints its long help (what it shows, how to run it) and returns
 /// true: the caller then exits with status 0, as the tutorial's clients do.
@@ -28,6 +31,80 @@ pub fn exit_status(failed: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// A reactor client's exit status once its loop is over and its summary printed: as
+/// [`exit_status`], unless Ctrl-C or SIGTERM stopped the loop, which [`interrupted`] reports.
+///
+/// The reactor stops on those signals by itself, so that a client's summary of what did finish is
+/// still printed; without this, the run would then end with status 0 as if all had gone well.
+pub fn exit_status_after(reactor: &Reactor, failed: bool) -> ExitCode {
+    match reactor.stopped_by_signal() {
+        Some(signal) => interrupted(signal),
+        None => exit_status(failed),
+    }
+}
+
+/// Says on stderr that `signal` (`SIGINT`, `SIGTERM`) cut the run short, `get-poetry-3: interrupted
+/// by SIGINT`, and returns the status a shell gives a program that signal ended: 128 plus its
+/// number, 130 for Ctrl-C.
+///
+/// Every client calls this after its summary, so that an interrupted run always ends with the
+/// lines of what finished, one `interrupted` line, and the same status.
+pub fn interrupted(signal: &str) -> ExitCode {
+    ExitCode::from(say_interrupted(signal))
+}
+
+/// Prints the `interrupted` line of [`interrupted`] and returns the exit status as a number.
+fn say_interrupted(signal: &str) -> u8 {
+    errln!("{}: interrupted by {signal}", program_name());
+    if signal == "SIGTERM" { 143 } else { 130 }
+}
+
+/// [`on_ctrl_c`] with the summary of the clients that count their poems: `Got N poems in T`, N
+/// being the poems that arrived whole before Ctrl-C, T the time since this call. Returns the count
+/// for the client to add to as each poem arrives.
+pub fn count_poems_until_ctrl_c(time_format: TimeFormat) -> Arc<AtomicUsize> {
+    let (finished, started) = (Arc::new(AtomicUsize::new(0)), Instant::now());
+    let count = Arc::clone(&finished);
+    on_ctrl_c(move || {
+        let poems = count.load(Ordering::SeqCst);
+        outln!(
+            "Got {poems} poems in {}",
+            time_format.show(started.elapsed())
+        );
+    });
+    finished
+}
+
+/// Ctrl-C for the clients that have no reactor to stop (the blocking one, the hand-written select
+/// loop, threads, plain tokio): from now on, Ctrl-C runs `summary` (which prints what finished
+/// so far), says `interrupted` and ends the program with status 130, as for the reactor clients.
+///
+/// The main thread may be blocked in a `read` that a signal does not end, so the signal is awaited
+/// on a thread of its own, which ends the whole process. The handler is installed before this
+/// returns: a Ctrl-C pressed right after is never missed.
+pub fn on_ctrl_c(summary: impl FnOnce() + Send + 'static) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    else {
+        return;
+    };
+    let installed = {
+        let _context = runtime.enter();
+        signal(SignalKind::interrupt())
+    };
+    let Ok(mut interrupt) = installed else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if runtime.block_on(interrupt.recv()).is_some() {
+            summary();
+            std::process::exit(say_interrupted("SIGINT").into());
+        }
+    });
 }
 
 /// The closing lines of the clients that number their tasks: `Task N: X bytes of poetry` for each

@@ -45,11 +45,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     if duration > LONGEST {
         return Err(format!(
-            "'{text}' is too long: a duration is at most a year ({} seconds)",
+            "'{text}' is too large: a duration is at most a year ({} seconds)",
             LONGEST.as_secs()
         ));
     }
     Ok(duration)
+}
+
+/// Parses a timeout option (`--timeout`, `--connect-timeout`...): as [`parse_duration`], but more
+/// than zero, since a timeout of zero would give up before anything could happen.
+///
+/// Refused as a usage error, so that `--connect-timeout 0` is caught before the program starts,
+/// not when its first connection fails.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "'{text}' is no time at all: a timeout must be more than zero"
+        )),
+        duration => Ok(duration),
+    }
 }
 
 /// A duration printed as Python prints a `timedelta`: `H:MM:SS.ffffff`.
@@ -167,15 +181,21 @@ fn without_trailing_zeros(number: &str) -> &str {
 }
 
 /// Parses a demo's `--time-scale`: the positive factor every delay of its script is multiplied by
-/// (`0.01` runs a five-second demo in a twentieth of a second, `2` at half speed).
+/// (`0.01` runs a five-second demo in a twentieth of a second, `2` at half speed), up to
+/// [`LONGEST_TIME_SCALE`].
 ///
 /// Meant as a clap `value_parser` with `default_value_t = 1.0`; see [`scaled`].
 pub fn parse_time_scale(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(factor),
-        _ => Err(format!("expected a positive number, not '{text}'")),
+        Ok(factor) if factor > 0.0 && factor <= LONGEST_TIME_SCALE => Ok(factor),
+        _ => Err(format!(
+            "expected a positive number up to {LONGEST_TIME_SCALE}, not '{text}'"
+        )),
     }
 }
+
+/// The largest `--time-scale`: a demo a thousand times slower is already one nobody waits for.
+pub const LONGEST_TIME_SCALE: f64 = 1000.0;
 
 /// `seconds` of a demo's script times its `--time-scale` factor. A product too large for a
 /// `Duration` means "never", which is what the reactor makes of any delay beyond a century anyway.
@@ -212,15 +232,15 @@ mod tests {
         );
         assert_eq!(
             parse_duration("1e20"),
-            Err("'1e20' is too long: a duration is at most a year (31536000 seconds)".to_owned())
+            Err("'1e20' is too large: a duration is at most a year (31536000 seconds)".to_owned())
         );
         assert_eq!(
             parse_duration("366days").unwrap_err(),
-            "'366days' is too long: a duration is at most a year (31536000 seconds)"
+            "'366days' is too large: a duration is at most a year (31536000 seconds)"
         );
         assert_eq!(
             parse_duration("99999999999999999999s").unwrap_err(),
-            "'99999999999999999999s' is too long: a duration is at most a year (31536000 seconds)"
+            "'99999999999999999999s' is too large: a duration is at most a year (31536000 seconds)"
         );
         assert_eq!(parse_duration("365days"), Ok(LONGEST));
         assert_eq!(
@@ -235,6 +255,20 @@ mod tests {
             )
         );
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn timeouts_are_more_than_zero() {
+        assert_eq!(parse_timeout("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(
+            parse_timeout("0").unwrap_err(),
+            "'0' is no time at all: a timeout must be more than zero"
+        );
+        assert_eq!(
+            parse_timeout("0ms").unwrap_err(),
+            "'0ms' is no time at all: a timeout must be more than zero"
+        );
+        assert!(parse_timeout("-1").is_err());
     }
 
     #[test]
@@ -300,10 +334,12 @@ mod tests {
     fn time_scales_are_positive_factors() {
         assert_eq!(parse_time_scale("0.01"), Ok(0.01));
         assert_eq!(parse_time_scale("2"), Ok(2.0));
-        for bad in ["0", "-1", "nan", "inf", "fast", ""] {
+        for bad in ["0", "-1", "nan", "inf", "fast", "", "1e9"] {
             assert_eq!(
                 parse_time_scale(bad),
-                Err(format!("expected a positive number, not '{bad}'"))
+                Err(format!(
+                    "expected a positive number up to 1000, not '{bad}'"
+                ))
             );
         }
         assert_eq!(scaled(5.0, 0.1), Duration::from_millis(500));

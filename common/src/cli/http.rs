@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::duration::parse_duration;
+use super::duration::parse_timeout;
 use super::output::plain_error;
 use crate::web::client::AgentBuilder;
 
@@ -16,7 +16,7 @@ use crate::web::client::AgentBuilder;
 pub struct HttpOptions {
     /// Give up on an answer that has not fully arrived after this long: seconds (5) or with a
     /// unit (500ms). Without it, as in the courses, an answer may take as long as it takes.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
     /// Also trust the certificate authority (or authorities) in FILE, PEM, for HTTPS, beside the

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::address::listen_port;
 use super::duration::parse_duration;
 use super::output::{keep_serving_without_readers, report_error};
 use super::poem::poetry_file;
@@ -32,7 +33,7 @@ pub struct ServeOptions {
     pub poem: PathBuf,
 
     /// The port to listen on; 0 (the default) asks the system for any free port.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = listen_port)]
     pub port: u16,
 
     /// The interface to listen on: a host name or an IP address.
@@ -105,7 +106,7 @@ pub struct ListenOptions {
 
     /// The TCP port to listen on; 0 asks the system for any free port. [default: the port the
     /// course used, named above]
-    #[arg(long)]
+    #[arg(long, value_parser = listen_port)]
     pub port: Option<u16>,
 
     /// The interface to listen on (0.0.0.0 for every interface, as the courses' servers did).
