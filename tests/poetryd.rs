@@ -1190,3 +1190,38 @@ fn the_chat_plugins_refuse_a_bad_token_file_before_forking() {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn the_proxy_plugin_refuses_a_poem_larger_than_its_limit() {
+    let upstream =
+        support::Server::start("fastpoetry", &[poem_path("science.txt").to_str().unwrap()]);
+    let upstream_port = upstream.port.to_string();
+    let mut daemon = Daemon::start(&[
+        "poetry-proxy",
+        "--port",
+        "0",
+        "--iface",
+        "127.0.0.1",
+        "--server",
+        &upstream_port,
+        "--max-poem-size",
+        "100",
+    ]);
+    let seen = daemon.log().len();
+    assert!(fetch(daemon.port).0.is_empty(), "closed with nothing sent");
+    let logged = wait_for("the failure line", || {
+        let log = daemon.log();
+        (log.len() >= seen + 2).then(|| log[seen..].to_vec())
+    });
+    assert_eq!(
+        logged,
+        [
+            "[poetryd.poetry_proxy.PoetryProxyFactory] Fetching poem from server.".to_owned(),
+            format!(
+                "[poetryd.poetry_proxy.PoetryProxyFactory] Upstream 127.0.0.1:{upstream_port} \
+                 failed: the poem is larger than 100 bytes"
+            ),
+        ]
+    );
+    daemon.stop();
+}

@@ -523,3 +523,57 @@ fn a_proxy_refuses_to_proxy_itself() {
         );
     }
 }
+
+/// The resident memory of a process, in KiB, from /proc.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_large_cached_poem_is_shared_not_copied_for_clients_that_do_not_read() {
+    let big: Vec<u8> = (0..16 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    for proxy in PROXIES {
+        let upstream = Upstream::serving(big.clone());
+        let server = start_proxy(proxy, upstream.port);
+        assert!(
+            fetch(server.port) == big,
+            "{proxy}: the first client gets it whole"
+        );
+        let before = resident_kib(server.pid());
+        let silent: Vec<TcpStream> = (0..10).map(|_| connect(server.port)).collect();
+        // Written at once, the poem would be copied into each client's buffer, 160 MB in all;
+        // given time to do that, the proxy must have held back.
+        thread::sleep(QUIET_SPELL);
+        let grown = resident_kib(server.pid()).saturating_sub(before);
+        assert!(grown < 16 * 1024, "{proxy} grew by {grown} KiB");
+        // Each silent client still gets the whole poem once it reads.
+        for client in silent {
+            assert!(receive(client) == big, "{proxy}");
+        }
+        let (log, errors) = server.stop();
+        assert_eq!(log.len(), 11, "{proxy}: {log:?}");
+        assert!(errors.is_empty(), "{proxy}: {errors:?}");
+    }
+}
+
+#[test]
+fn a_poem_larger_than_the_limit_is_neither_passed_on_nor_cached() {
+    for proxy in PROXIES {
+        let upstream = Upstream::serving(poem("science.txt"));
+        let upstream_port = upstream.port.to_string();
+        let server = Server::start(proxy, &["--max-poem-size", "100", &upstream_port]);
+        assert_eq!(fetch(server.port), b"", "{proxy}");
+        assert_eq!(
+            fetch(server.port),
+            b"",
+            "{proxy}: a second download, not a cached part"
+        );
+        assert_eq!(upstream.connections(), 2, "{proxy}");
+        let (log, errors) = server.stop();
+        assert_eq!(log, [FETCHING, FETCHING], "{proxy}");
+        let too_large = upstream_failed(upstream.port, "the poem is larger than 100 bytes.");
+        assert_eq!(errors, [too_large.clone(), too_large], "{proxy}");
+    }
+}

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use clap::Parser;
 use common::defer::{Deferred, Failure, IntoStep, Typed, maybe_deferred};
 use common::outln;
-use common::protocol::{Address, Factory, Protocol, Transport};
+use common::protocol::{Address, BufferSender, DisconnectReason, Factory, Protocol, Transport};
 
 /// Proxy the poem of one poetry server, fetched once and then served from a cache (tutorial
 /// Part 14, Proxy 1.0).
@@ -55,7 +55,7 @@ mod proxy_upstream;
 mod proxy_cache;
 
 use proxy_cache::{Cache, ProxyService};
-use proxy_upstream::{Poem, ProxyArgs, run_proxy};
+use proxy_upstream::{Poem, ProxyArgs, run_proxy, send_poem_when_ready};
 
 // The service's `get_poem`, the lesson of this proxy: it answers at once or later. The rest of the
 // service is in `support/proxy_cache.rs`.
@@ -107,6 +107,9 @@ impl ProxyService {
 
 struct PoetryProxyProtocol {
     service: Rc<ProxyService>,
+    /// The poem this client is given, or waits for.
+    poem: Option<Deferred<Poem>>,
+    sender: Option<Rc<BufferSender>>,
 }
 
 impl Protocol for PoetryProxyProtocol {
@@ -115,20 +118,24 @@ impl Protocol for PoetryProxyProtocol {
         true
     }
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        let writer = Rc::clone(&transport);
         // Whatever get_poem returns, maybe_deferred makes it a Deferred. For a cached poem that
-        // Deferred has already fired, and the callbacks below run as they are added; for a
-        // download, they run when the poem arrives.
-        maybe_deferred(|| self.service.get_poem())
-            .add_callback(move |poem| {
-                writer.write(&poem);
-                Ok::<(), Failure>(())
-            })
-            // Poem or failure, the client is done. The failure was reported by the service.
-            .add_both(move |_| {
-                transport.lose_connection();
-                Ok::<(), Failure>(())
-            });
+        // Deferred has already fired, and the callbacks that send_poem_when_ready adds run as they
+        // are added; for a download, they run when the poem arrives.
+        let poem = maybe_deferred(|| self.service.get_poem());
+        self.sender = Some(send_poem_when_ready(&poem, transport));
+        self.poem = Some(poem);
+    }
+
+    fn resume_producing(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.resume();
+        }
+    }
+
+    fn connection_lost(&mut self, _reason: &DisconnectReason) {
+        if let Some(poem) = self.poem.take() {
+            self.service.forget(&poem);
+        }
     }
 }
 
@@ -140,6 +147,8 @@ impl Factory for PoetryProxyFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProxyProtocol {
             service: Rc::clone(&self.service),
+            poem: None,
+            sender: None,
         }))
     }
 }
@@ -148,7 +157,7 @@ fn main() -> ExitCode {
     let options = Options::parse();
     run_proxy(&options.proxy, |reactor| {
         let proxy = &options.proxy;
-        let service = ProxyService::new(reactor, proxy.server.clone(), proxy.upstream_timeout);
+        let service = ProxyService::new(reactor, proxy.server.clone(), proxy.limits());
         Rc::new(PoetryProxyFactory {
             service: Rc::new(service),
         })

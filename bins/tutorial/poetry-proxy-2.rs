@@ -23,9 +23,9 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::Parser;
-use common::defer::{Deferred, Failure, succeed};
+use common::defer::{Deferred, succeed};
 use common::outln;
-use common::protocol::{Address, Factory, Protocol, Transport};
+use common::protocol::{Address, BufferSender, DisconnectReason, Factory, Protocol, Transport};
 
 /// Proxy the poem of one poetry server, fetched once and then served from a cache (tutorial
 /// Part 14, Proxy 2.0).
@@ -55,7 +55,7 @@ mod proxy_upstream;
 mod proxy_cache;
 
 use proxy_cache::{Cache, ProxyService};
-use proxy_upstream::{Poem, ProxyArgs, run_proxy};
+use proxy_upstream::{Poem, ProxyArgs, run_proxy, send_poem_when_ready};
 
 // The service's `get_poem`, the lesson of this proxy: always a Deferred. The rest of the service is
 // in `support/proxy_cache.rs`.
@@ -90,6 +90,9 @@ impl ProxyService {
 
 struct PoetryProxyProtocol {
     service: Rc<ProxyService>,
+    /// The poem this client is given, or waits for.
+    poem: Option<Deferred<Poem>>,
+    sender: Option<Rc<BufferSender>>,
 }
 
 impl Protocol for PoetryProxyProtocol {
@@ -98,21 +101,24 @@ impl Protocol for PoetryProxyProtocol {
         true
     }
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        let writer = Rc::clone(&transport);
         // No maybe_deferred: get_poem always returns a Deferred. For a cached poem it has already
-        // fired, and the callbacks below run as they are added; for a download, they run when the
-        // poem arrives.
-        self.service
-            .get_poem()
-            .add_callback(move |poem| {
-                writer.write(&poem);
-                Ok::<(), Failure>(())
-            })
-            // Poem or failure, the client is done. The failure was reported by the service.
-            .add_both(move |_| {
-                transport.lose_connection();
-                Ok::<(), Failure>(())
-            });
+        // fired, and the callbacks that send_poem_when_ready adds run as they are added; for a
+        // download, they run when the poem arrives.
+        let poem = self.service.get_poem();
+        self.sender = Some(send_poem_when_ready(&poem, transport));
+        self.poem = Some(poem);
+    }
+
+    fn resume_producing(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.resume();
+        }
+    }
+
+    fn connection_lost(&mut self, _reason: &DisconnectReason) {
+        if let Some(poem) = self.poem.take() {
+            self.service.forget(&poem);
+        }
     }
 }
 
@@ -124,6 +130,8 @@ impl Factory for PoetryProxyFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProxyProtocol {
             service: Rc::clone(&self.service),
+            poem: None,
+            sender: None,
         }))
     }
 }
@@ -132,7 +140,7 @@ fn main() -> ExitCode {
     let options = Options::parse();
     run_proxy(&options.proxy, |reactor| {
         let proxy = &options.proxy;
-        let service = ProxyService::new(reactor, proxy.server.clone(), proxy.upstream_timeout);
+        let service = ProxyService::new(reactor, proxy.server.clone(), proxy.limits());
         Rc::new(PoetryProxyFactory {
             service: Rc::new(service),
         })

@@ -23,12 +23,13 @@
 use std::cell::{OnceCell, RefCell};
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::defer::{CancelledError, Deferred, Failure, succeed};
-use common::protocol::{Address, Connector, DisconnectReason, Factory, Protocol, Transport};
+use common::protocol::{
+    Address, BufferSender, Connector, DisconnectReason, Factory, Protocol, Transport,
+};
 use common::reactor::Reactor;
 use common::{errln, outln};
 
@@ -57,7 +58,10 @@ struct Options {
 #[path = "support/proxy_upstream.rs"]
 mod proxy_upstream;
 
-use proxy_upstream::{CONNECT_TIMEOUT, Poem, PoetryClientFactory, ProxyArgs, run_proxy};
+use proxy_upstream::{
+    CONNECT_TIMEOUT, Poem, PoetryClientFactory, ProxyArgs, UpstreamLimits, run_proxy,
+    send_poem_when_ready,
+};
 
 // The service: the cache, and the one place that knows where poems come from. Proxies 1.0 and 2.0
 // share theirs (`support/proxy_cache.rs`); this one's cache also holds the download, to cancel it.
@@ -79,8 +83,8 @@ enum Cache {
 struct ProxyService {
     reactor: Reactor,
     server: ServerAddress,
-    /// How long the upstream server may send nothing before a download fails.
-    silence_limit: Duration,
+    /// How long the upstream server may send nothing, and how much, before a download fails.
+    limits: UpstreamLimits,
     cache: RefCell<Cache>,
 }
 
@@ -119,7 +123,7 @@ impl ProxyService {
 
     /// Starts the download and returns its Deferred; cancelling that Deferred stops the download.
     fn fetch(self: &Rc<Self>) -> Deferred<Poem> {
-        let factory = PoetryClientFactory::new(&self.reactor, self.silence_limit);
+        let factory = PoetryClientFactory::new(&self.reactor, self.limits);
         // The connector exists only once the connection is started, after the Deferred is made;
         // the canceller finds it here.
         let connector: Rc<OnceCell<Connector>> = Rc::default();
@@ -207,24 +211,22 @@ struct PoetryProxyProtocol {
     service: Rc<ProxyService>,
     /// The poem this client waits for, kept to cancel it if the client leaves first.
     deferred: Option<Deferred<Poem>>,
+    sender: Option<Rc<BufferSender>>,
 }
 
 impl Protocol for PoetryProxyProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        let writer = Rc::clone(&transport);
         let deferred = self.service.get_poem();
-        deferred
-            .add_callback(move |poem| {
-                writer.write(&poem);
-                Ok::<(), Failure>(())
-            })
-            // Poem, failure or cancellation, the client is done. A failure was reported by the
-            // service.
-            .add_both(move |_| {
-                transport.lose_connection();
-                Ok::<(), Failure>(())
-            });
+        // Poem, failure or cancellation, the client is done once it has what there is to send. A
+        // failure was reported by the service.
+        self.sender = Some(send_poem_when_ready(&deferred, transport));
         self.deferred = Some(deferred);
+    }
+
+    fn resume_producing(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.resume();
+        }
     }
 
     fn connection_lost(&mut self, _reason: &DisconnectReason) {
@@ -244,6 +246,7 @@ impl Factory for PoetryProxyFactory {
         Some(Box::new(PoetryProxyProtocol {
             service: Rc::clone(&self.service),
             deferred: None,
+            sender: None,
         }))
     }
 }
@@ -254,7 +257,7 @@ fn main() -> ExitCode {
         let service = Rc::new(ProxyService {
             reactor: reactor.clone(),
             server: options.proxy.server.clone(),
-            silence_limit: options.proxy.upstream_timeout,
+            limits: options.proxy.limits(),
             cache: RefCell::new(Cache::Empty),
         });
         Rc::new(PoetryProxyFactory { service })

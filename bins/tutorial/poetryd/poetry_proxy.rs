@@ -8,9 +8,11 @@ use std::time::Duration;
 use clap::Args;
 use common::cli::address::ServerAddress;
 use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::log;
 use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+    Address, BufferSender, ClientFactory, ConnectError, Connector, DisconnectReason, Factory,
+    Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 use common::service::{MultiService, Service, ServiceState, TcpServer};
@@ -35,6 +37,11 @@ pub struct Options {
     /// a number with a unit (500ms).
     #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     upstream_timeout: Duration,
+
+    /// The largest poem the proxy fetches and keeps: past it the download fails. The one copy is
+    /// shared by every client, each sent a piece at a time as it reads.
+    #[command(flatten)]
+    max_poem_size: MaxPoemSize,
 }
 
 pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
@@ -44,6 +51,7 @@ pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {
         reactor: reactor.clone(),
         server: options.server.clone(),
         silence_limit: options.upstream_timeout,
+        max_poem_size: options.max_poem_size,
         cache: RefCell::new(Cache::Empty),
     });
     let factory = Rc::new(PoetryProxyFactory {
@@ -68,7 +76,7 @@ enum Cache {
     /// Nothing: no client yet, or the last download failed.
     Empty,
     /// A download is under way; these clients wait for it.
-    Fetching(Vec<Rc<dyn Transport>>),
+    Fetching(Vec<Rc<BufferSender>>),
     /// The whole poem.
     Cached(Rc<[u8]>),
 }
@@ -79,24 +87,25 @@ struct ProxyService {
     server: ServerAddress,
     /// How long the upstream server may send nothing before the download fails.
     silence_limit: Duration,
+    /// The largest poem a download may bring.
+    max_poem_size: MaxPoemSize,
     cache: RefCell<Cache>,
 }
 
 impl ProxyService {
     /// Gives the poem to a new client: now if cached, else when the download ends.
-    fn serve(self: &Rc<Self>, client: Rc<dyn Transport>) {
+    fn serve(self: &Rc<Self>, client: Rc<BufferSender>) {
         let mut cache = self.cache.borrow_mut();
         match &mut *cache {
             Cache::Cached(poem) => {
                 log_line("Using cached poem.");
-                client.write(poem);
-                client.lose_connection();
+                client.send_and_close(Rc::clone(poem));
             }
             Cache::Fetching(waiting) => {
                 log_line("Waiting for the poem being fetched.");
                 // Clients that left while waiting are forgotten, so that many who come and
                 // go during one slow download cost nothing.
-                waiting.retain(|waiter| !waiter.is_disconnecting());
+                waiting.retain(|waiter| !waiter.transport().is_disconnecting());
                 waiting.push(client);
             }
             Cache::Empty => {
@@ -132,10 +141,10 @@ impl ProxyService {
             _ => Vec::new(),
         };
         for client in waiting {
-            if let Ok(poem) = &outcome {
-                client.write(poem);
+            match &outcome {
+                Ok(poem) => client.send_and_close(Rc::clone(poem)),
+                Err(_) => client.transport().lose_connection(),
             }
-            client.lose_connection();
         }
     }
 }
@@ -173,7 +182,8 @@ impl Factory for Download {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(DownloadProtocol {
             download: self.me.upgrade()?,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.service.max_poem_size),
+            transport: None,
             silence: None,
         }))
     }
@@ -187,13 +197,15 @@ impl ClientFactory for Download {
 
 struct DownloadProtocol {
     download: Rc<Download>,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    transport: Option<Rc<dyn Transport>>,
     /// Gives up on a server gone silent; pushed back by every piece of data.
     silence: Option<DelayedCall>,
 }
 
 impl Protocol for DownloadProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
+        self.transport = Some(Rc::clone(&transport));
         let (download, service) = (Rc::clone(&self.download), &self.download.service);
         let limit = service.silence_limit;
         self.silence = Some(service.reactor.call_later(limit, move || {
@@ -204,7 +216,13 @@ impl Protocol for DownloadProtocol {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        if let Err(too_large) = self.poem.push(data) {
+            self.download.report(Err(too_large.to_string()));
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+            return;
+        }
         if let Some(silence) = &self.silence {
             let _ = silence.reset(self.download.service.silence_limit);
         }
@@ -218,7 +236,7 @@ impl Protocol for DownloadProtocol {
         }
         // Only a clean close ends a poem; anything else may have cut it short.
         let outcome = if reason.is_clean() {
-            Ok(std::mem::take(&mut self.poem))
+            Ok(self.poem.take())
         } else {
             Err(reason.to_string())
         };
@@ -228,6 +246,8 @@ impl Protocol for DownloadProtocol {
 
 struct PoetryProxyProtocol {
     service: Rc<ProxyService>,
+    /// Sends the poem as fast as this client reads it, from the copy every client shares.
+    sender: Option<Rc<BufferSender>>,
 }
 
 impl Protocol for PoetryProxyProtocol {
@@ -236,7 +256,15 @@ impl Protocol for PoetryProxyProtocol {
         true
     }
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        self.service.serve(transport);
+        let sender = Rc::new(BufferSender::new(transport));
+        self.service.serve(Rc::clone(&sender));
+        self.sender = Some(sender);
+    }
+
+    fn resume_producing(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.resume();
+        }
     }
 }
 
@@ -248,6 +276,7 @@ impl Factory for PoetryProxyFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryProxyProtocol {
             service: Rc::clone(&self.service),
+            sender: None,
         }))
     }
 }

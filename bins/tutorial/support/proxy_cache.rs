@@ -10,14 +10,13 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use common::cli::address::ServerAddress;
 use common::defer::{Deferred, Failure};
 use common::errln;
 use common::reactor::Reactor;
 
-use crate::proxy_upstream::{CONNECT_TIMEOUT, Poem, PoetryClientFactory};
+use crate::proxy_upstream::{CONNECT_TIMEOUT, Poem, PoetryClientFactory, UpstreamLimits};
 
 /// What the proxy knows about the poem.
 pub(crate) enum Cache {
@@ -34,23 +33,22 @@ pub(crate) enum Cache {
 pub(crate) struct ProxyService {
     reactor: Reactor,
     server: ServerAddress,
-    /// How long the upstream server may send nothing before a download fails.
-    silence_limit: Duration,
+    /// How long the upstream server may send nothing, and how much, before a download fails.
+    limits: UpstreamLimits,
     pub(crate) cache: RefCell<Cache>,
 }
 
 impl ProxyService {
-    /// A service with nothing cached yet, which fetches from `server` and gives up on it when it
-    /// sends nothing for `silence_limit`.
+    /// A service with nothing cached yet, which fetches from `server` within `limits`.
     pub(crate) fn new(
         reactor: &Reactor,
         server: ServerAddress,
-        silence_limit: Duration,
+        limits: UpstreamLimits,
     ) -> ProxyService {
         ProxyService {
             reactor: reactor.clone(),
             server,
-            silence_limit,
+            limits,
             cache: RefCell::new(Cache::Empty),
         }
     }
@@ -58,7 +56,7 @@ impl ProxyService {
     /// Starts the download; its outcome goes to every waiting client.
     pub(crate) fn fetch(self: &Rc<Self>) {
         let download = Deferred::new();
-        let factory = PoetryClientFactory::new(&self.reactor, self.silence_limit);
+        let factory = PoetryClientFactory::new(&self.reactor, self.limits);
         factory.deferred.replace(Some(download.clone()));
         self.reactor.connect_tcp(
             &self.server.host,
@@ -77,6 +75,14 @@ impl ProxyService {
                 Ok::<(), Failure>(())
             },
         );
+    }
+
+    /// A client left while the poem was being fetched: its Deferred, and with it what the client
+    /// would have needed to be sent the poem, is dropped now rather than when the download ends.
+    pub(crate) fn forget(&self, waiter: &Deferred<Poem>) {
+        if let Cache::Fetching(waiters) = &mut *self.cache.borrow_mut() {
+            waiters.retain(|other| other.id() != waiter.id());
+        }
     }
 
     fn poem_arrived(&self, poem: Poem) {

@@ -23,10 +23,12 @@ use common::cli::address::{PythonPeer, ServerAddress, listen_address};
 use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemTooLarge};
 use common::cli::server::listen_and_run;
-use common::defer::Deferred;
+use common::defer::{Deferred, Failure};
 use common::protocol::{
-    Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
+    Address, BufferSender, ClientFactory, ConnectError, Connector, DisconnectReason, Factory,
+    Protocol, Transport,
 };
 use common::reactor::{DelayedCall, Reactor};
 
@@ -50,6 +52,29 @@ pub(crate) struct ProxyArgs {
     /// client of the proxy.
     #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     pub(crate) upstream_timeout: Duration,
+
+    /// The largest poem the proxy fetches and keeps: past it the download fails. The one copy is
+    /// shared by every client, each sent a piece at a time as it reads.
+    #[command(flatten)]
+    pub(crate) max_poem_size: MaxPoemSize,
+}
+
+impl ProxyArgs {
+    /// What the download from the upstream server may cost, for the service that starts it.
+    pub(crate) fn limits(&self) -> UpstreamLimits {
+        UpstreamLimits {
+            silence: self.upstream_timeout,
+            max_poem_size: self.max_poem_size,
+        }
+    }
+}
+
+/// How long the upstream server may send nothing, and how large a poem it may send, before a
+/// download fails.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpstreamLimits {
+    pub(crate) silence: Duration,
+    pub(crate) max_poem_size: MaxPoemSize,
 }
 
 /// How long connecting to the upstream server may take.
@@ -71,6 +96,8 @@ enum UpstreamError {
     Empty,
     /// The server sent nothing for this long.
     Silent(Duration),
+    /// The poem grew past `--max-poem-size`.
+    TooLarge(PoemTooLarge),
 }
 
 impl fmt::Display for UpstreamError {
@@ -84,6 +111,7 @@ impl fmt::Display for UpstreamError {
                     "The server closed the connection without sending a poem."
                 )
             }
+            UpstreamError::TooLarge(too_large) => write!(f, "{too_large}."),
             UpstreamError::Silent(limit) => write!(
                 f,
                 "The server sent nothing for {}.",
@@ -98,14 +126,16 @@ impl std::error::Error for UpstreamError {}
 /// Collects the poem from the upstream server, and hands it to the factory at the end.
 struct PoetryClientProtocol {
     factory: Rc<PoetryClientFactory>,
-    poem: Vec<u8>,
+    poem: PoemBuffer,
+    transport: Option<Rc<dyn Transport>>,
     /// The timed call that gives up on a server gone silent; pushed back by every piece of data.
     silence: Option<DelayedCall>,
 }
 
 impl Protocol for PoetryClientProtocol {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        let (factory, limit) = (Rc::clone(&self.factory), self.factory.silence_limit);
+        self.transport = Some(Rc::clone(&transport));
+        let (factory, limit) = (Rc::clone(&self.factory), self.factory.limits.silence);
         self.silence = Some(self.factory.reactor.call_later(limit, move || {
             factory.poem_failed(UpstreamError::Silent(limit));
             transport.abort_connection();
@@ -113,9 +143,15 @@ impl Protocol for PoetryClientProtocol {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.poem.extend_from_slice(data);
+        if let Err(too_large) = self.poem.push(data) {
+            self.factory.poem_failed(UpstreamError::TooLarge(too_large));
+            if let Some(transport) = &self.transport {
+                transport.abort_connection();
+            }
+            return;
+        }
         if let Some(silence) = &self.silence {
-            let _ = silence.reset(self.factory.silence_limit);
+            let _ = silence.reset(self.factory.limits.silence);
         }
     }
 
@@ -128,7 +164,7 @@ impl Protocol for PoetryClientProtocol {
         // The poetry protocol has no framing: a clean end of the connection is the end of the poem,
         // and a broken one leaves an unknown part of it.
         if reason.is_clean() {
-            self.factory.poem_finished(std::mem::take(&mut self.poem));
+            self.factory.poem_finished(self.poem.take());
         } else {
             self.factory
                 .poem_failed(UpstreamError::Lost(reason.clone()));
@@ -141,8 +177,7 @@ pub(crate) struct PoetryClientFactory {
     /// This factory, for the protocol to report to (Twisted's `protocol.factory`).
     me: Weak<PoetryClientFactory>,
     reactor: Reactor,
-    /// How long the server may send nothing before the download fails.
-    silence_limit: Duration,
+    limits: UpstreamLimits,
     /// The download's Deferred, given by the proxy's service; taken when fired (a Deferred fires
     /// once), or by proxy 3.0's canceller.
     pub(crate) deferred: RefCell<Option<Deferred<Poem>>>,
@@ -150,12 +185,12 @@ pub(crate) struct PoetryClientFactory {
 
 impl PoetryClientFactory {
     /// A factory with no Deferred yet: the service puts one in before connecting. The download
-    /// fails when the server sends nothing for `silence_limit`.
-    pub(crate) fn new(reactor: &Reactor, silence_limit: Duration) -> Rc<PoetryClientFactory> {
+    /// fails when the server sends nothing for too long, or too much.
+    pub(crate) fn new(reactor: &Reactor, limits: UpstreamLimits) -> Rc<PoetryClientFactory> {
         Rc::new_cyclic(|me| PoetryClientFactory {
             me: me.clone(),
             reactor: reactor.clone(),
-            silence_limit,
+            limits,
             deferred: RefCell::new(None),
         })
     }
@@ -180,7 +215,8 @@ impl Factory for PoetryClientFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(PoetryClientProtocol {
             factory: self.me.upgrade()?,
-            poem: Vec::new(),
+            poem: PoemBuffer::new(self.limits.max_poem_size),
+            transport: None,
             silence: None,
         }))
     }
@@ -190,6 +226,31 @@ impl ClientFactory for PoetryClientFactory {
     fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
         self.poem_failed(UpstreamError::Connect(reason.clone()));
     }
+}
+
+// ---- The server side: sending the poem to one client ----
+
+/// Sends the poem that `poem` will give to the client of `transport`, then hangs up; hangs up at
+/// once if the poem cannot be had (the service has said why). Returns the sender, for the
+/// protocol's `resume_producing`: the poem goes out a piece at a time, as fast as the client reads,
+/// from the one copy every client shares.
+pub(crate) fn send_poem_when_ready(
+    poem: &Deferred<Poem>,
+    transport: Rc<dyn Transport>,
+) -> Rc<BufferSender> {
+    let sender = Rc::new(BufferSender::new(Rc::clone(&transport)));
+    let to_send = Rc::clone(&sender);
+    poem.add_callbacks(
+        move |poem| {
+            to_send.send_and_close(poem);
+            Ok::<(), Failure>(())
+        },
+        move |_| {
+            transport.lose_connection();
+            Ok::<(), Failure>(())
+        },
+    );
+    sender
 }
 
 // ---- The end of main: listen, announce, run ----

@@ -15,14 +15,18 @@
 //! * an [`IdleTimeout`] wraps a server's factory so that connections gone quiet are closed;
 //! * a [`ReconnectingClientFactory`] keeps one connection up: after a failed attempt or a lost
 //!   connection it waits (longer each time, within a [`Backoff`]) and connects again.
+//! * a [`BufferSender`] sends one shared buffer (a cached poem) to a connection as fast as its peer
+//!   reads, never more than about twice [`HIGH_WATER`] ahead: memory per slow client stays small.
 
 mod creator;
 mod idle;
 mod reconnecting;
+mod sender;
 
 pub use creator::ClientCreator;
 pub use idle::IdleTimeout;
 pub use reconnecting::{Backoff, ReconnectEvent, ReconnectingClientFactory};
+pub use sender::BufferSender;
 
 /// When a connection's unsent data grows past this many bytes, its protocol is asked to pause
 /// producing ([`Protocol::pause_producing`]), and told to resume once all of it is sent. A protocol
