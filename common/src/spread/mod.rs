@@ -16,6 +16,7 @@
 //! two and see only [`jelly::Value`]s.
 
 pub mod banana;
+pub mod jelly;
 
 mod python;
 

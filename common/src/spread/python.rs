@@ -31,6 +31,34 @@ pub fn bytes_repr(bytes: &[u8]) -> String {
     out
 }
 
+/// Writes `text` the way Python's `repr(str)` does for the common cases: quotes chosen as for
+/// bytes, control characters escaped, every other character (including non-ASCII) as itself.
+pub(crate) fn text_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            _ if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\u{0}'..='\u{1f}' | '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +70,12 @@ mod tests {
         assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
         assert_eq!(bytes_repr(b"'\""), "b'\\'\"'");
         assert_eq!(bytes_repr(b"a\nb\\"), "b'a\\nb\\\\'");
+    }
+
+    #[test]
+    fn text_repr_matches_python() {
+        assert_eq!(text_repr("hello world"), "'hello world'");
+        assert_eq!(text_repr("unicode é"), "'unicode é'");
+        assert_eq!(text_repr("it's"), "\"it's\"");
     }
 }
