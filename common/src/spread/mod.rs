@@ -21,3 +21,6 @@ pub mod jelly;
 mod python;
 
 pub use python::bytes_repr;
+
+#[cfg(test)]
+mod tests;
