@@ -297,3 +297,14 @@ fn values_print_as_python_prints_them() {
         assert_eq!(value.to_string(), shown);
     }
 }
+
+#[test]
+fn rust_values_convert_to_the_python_types_they_stand_for() {
+    assert_eq!(Value::from("k"), text("k"));
+    assert_eq!(Value::from(&b"k"[..]), Value::Bytes(b"k".to_vec()));
+    assert_eq!(Value::from(BigInt::from(5)), Value::Int(5));
+    assert_eq!(Value::from(true), Value::Bool(true));
+    assert_eq!(Value::from(7).as_int(), Some(7));
+    assert_eq!(Value::from("k").as_text(), Some("k"));
+    assert_eq!(Value::from("k").as_bytes(), None);
+}
