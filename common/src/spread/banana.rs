@@ -202,13 +202,42 @@ const VOCABULARY: [&[u8]; 32] = [
 /// The vocabulary index of `word`, if it is one of the 31 words: in the pb dialect such a byte string
 /// is always sent as a VOCAB token.
 pub fn vocabulary_index(word: &[u8]) -> Option<u8> {
-    // Most byte strings are not words: the length check rejects them before any comparison.
-    if !(4..=13).contains(&word.len()) {
-        return None;
-    }
-    (1..VOCABULARY.len())
-        .find(|&i| VOCABULARY[i] == word)
-        .map(|i| i as u8)
+    // A match rather than a search of the table: the compiler dispatches on the length first, so
+    // the usual byte string, which is no word, costs one comparison or none.
+    Some(match word {
+        b"None" => 1,
+        b"class" => 2,
+        b"dereference" => 3,
+        b"reference" => 4,
+        b"dictionary" => 5,
+        b"function" => 6,
+        b"instance" => 7,
+        b"list" => 8,
+        b"module" => 9,
+        b"persistent" => 10,
+        b"tuple" => 11,
+        b"unpersistable" => 12,
+        b"copy" => 13,
+        b"cache" => 14,
+        b"cached" => 15,
+        b"remote" => 16,
+        b"local" => 17,
+        b"lcache" => 18,
+        b"version" => 19,
+        b"login" => 20,
+        b"password" => 21,
+        b"challenge" => 22,
+        b"logged_in" => 23,
+        b"not_logged_in" => 24,
+        b"cachemessage" => 25,
+        b"message" => 26,
+        b"answer" => 27,
+        b"error" => 28,
+        b"decref" => 29,
+        b"decache" => 30,
+        b"uncache" => 31,
+        _ => return None,
+    })
 }
 
 /// The word at vocabulary index `index`, or `None` for 0 and anything past 31.
