@@ -15,7 +15,6 @@
 //! the same connection.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,8 +22,8 @@ use std::time::Duration;
 use super::protocol::{Reply, Request, valid_key, valid_value};
 use crate::basic::{LineHandler, LineReceiver, Lines};
 use crate::defer::{Deferred, Failure, fail};
-use crate::protocol::{DisconnectReason, Protocol, Transport};
-use crate::reactor::{DelayedCall, Reactor};
+use crate::protocol::{DisconnectReason, Protocol, RequestQueue, Transport, WaitingRequest};
+use crate::reactor::Reactor;
 
 /// Why a request failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +69,9 @@ enum Waiting {
     Delete(Deferred<()>),
 }
 
-impl Waiting {
+impl WaitingRequest for Waiting {
+    type Error = ClientError;
+
     fn fail(self, error: ClientError) {
         let _ = match self {
             Waiting::Get(d) => d.errback(Failure::new(error)),
@@ -78,6 +79,16 @@ impl Waiting {
         };
     }
 
+    fn connection_lost(why: String) -> ClientError {
+        ClientError::ConnectionLost(why)
+    }
+
+    fn timed_out(limit: Duration) -> ClientError {
+        ClientError::Timeout(limit)
+    }
+}
+
+impl Waiting {
     /// Fires with what `reply` says, if it answers this kind of request.
     fn answer(self, reply: Option<Reply>, line: &[u8]) {
         let text = String::from_utf8_lossy(line).into_owned();
@@ -114,16 +125,9 @@ impl LineHandler for Collector {
 }
 
 struct Inner {
-    reactor: Reactor,
-    timeout: Option<Duration>,
     framing: RefCell<LineReceiver<Collector>>,
     received: Rc<RefCell<Vec<Vec<u8>>>>,
-    waiting: RefCell<VecDeque<Waiting>>,
-    transport: RefCell<Option<Rc<dyn Transport>>>,
-    /// Why the connection ended, once it has.
-    lost: RefCell<Option<String>>,
-    /// The timeout's timed call, pending while requests wait.
-    timer: RefCell<Option<DelayedCall>>,
+    requests: Rc<RequestQueue<Waiting>>,
 }
 
 /// A connection to a key-value server. Clones are handles to the same connection.
@@ -139,16 +143,11 @@ impl KeyValueClient {
         let received = Rc::new(RefCell::new(Vec::new()));
         KeyValueClient {
             inner: Rc::new(Inner {
-                reactor: reactor.clone(),
-                timeout,
                 framing: RefCell::new(LineReceiver::new(Collector {
                     lines: Rc::clone(&received),
                 })),
                 received,
-                waiting: RefCell::new(VecDeque::new()),
-                transport: RefCell::new(None),
-                lost: RefCell::new(None),
-                timer: RefCell::new(None),
+                requests: RequestQueue::new(reactor, timeout),
             }),
         }
     }
@@ -194,75 +193,18 @@ impl KeyValueClient {
 
     /// Closes the connection once what was sent has gone.
     pub fn close(&self) {
-        if let Some(transport) = self.inner.transport.borrow().as_ref() {
-            transport.lose_connection();
-        }
+        self.inner.requests.close();
     }
 
     /// How many requests wait for their answers.
     pub fn waiting(&self) -> usize {
-        self.inner.waiting.borrow().len()
+        self.inner.requests.len()
     }
 
     fn send(&self, request: Request, waiting: Waiting) {
-        let transport = self.inner.transport.borrow().clone();
-        let Some(transport) = transport.filter(|_| self.inner.lost.borrow().is_none()) else {
-            let why = self.inner.lost.borrow().clone();
-            waiting.fail(ClientError::ConnectionLost(
-                why.unwrap_or_else(|| "not connected".to_owned()),
-            ));
-            return;
-        };
-        transport.write_sequence(&[&request.to_line(), b"\r\n"]);
-        let first = {
-            let mut queue = self.inner.waiting.borrow_mut();
-            queue.push_back(waiting);
-            queue.len() == 1
-        };
-        if first {
-            self.start_timer();
-        }
-    }
-
-    /// Starts (or starts over) the wait for the next answer.
-    fn start_timer(&self) {
-        let Some(limit) = self.inner.timeout else {
-            return;
-        };
-        let mut timer = self.inner.timer.borrow_mut();
-        if let Some(call) = timer.as_ref()
-            && call.reset(limit).is_ok()
-        {
-            return;
-        }
-        let client = Rc::downgrade(&self.inner);
-        *timer = Some(self.inner.reactor.call_later(limit, move || {
-            if let Some(inner) = client.upgrade() {
-                KeyValueClient { inner }.time_out(limit);
-            }
-        }));
-    }
-
-    fn stop_timer(&self) {
-        if let Some(call) = self.inner.timer.borrow_mut().take() {
-            let _ = call.cancel();
-        }
-    }
-
-    fn time_out(&self, limit: Duration) {
-        self.inner.timer.borrow_mut().take();
-        *self.inner.lost.borrow_mut() = Some(format!("no answer within {limit:?}"));
-        if let Some(transport) = self.inner.transport.borrow().clone() {
-            transport.abort_connection();
-        }
-        self.fail_all(ClientError::Timeout(limit));
-    }
-
-    fn fail_all(&self, error: ClientError) {
-        let waiting = std::mem::take(&mut *self.inner.waiting.borrow_mut());
-        for request in waiting {
-            request.fail(error.clone());
-        }
+        self.inner
+            .requests
+            .send(&[&request.to_line(), b"\r\n"], waiting);
     }
 }
 
@@ -275,7 +217,7 @@ fn invalid_key(key: &[u8]) -> ClientError {
 
 impl Protocol for KeyValueClient {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        *self.inner.transport.borrow_mut() = Some(Rc::clone(&transport));
+        self.inner.requests.connection_made(Rc::clone(&transport));
         self.inner.framing.borrow_mut().connection_made(transport);
     }
 
@@ -283,34 +225,15 @@ impl Protocol for KeyValueClient {
         self.inner.framing.borrow_mut().data_received(data);
         let lines = std::mem::take(&mut *self.inner.received.borrow_mut());
         for line in lines {
-            let reply = Reply::parse(&line);
-            let (oldest, more) = {
-                let mut queue = self.inner.waiting.borrow_mut();
-                let oldest = queue.pop_front();
-                (oldest, !queue.is_empty())
-            };
             // An answer nobody waits for (a timed-out request's, say) is dropped.
-            let Some(oldest) = oldest else {
-                continue;
-            };
-            if more {
-                self.start_timer();
-            } else {
-                self.stop_timer();
+            if let Some(oldest) = self.inner.requests.pop_oldest() {
+                oldest.answer(Reply::parse(&line), &line);
             }
-            oldest.answer(reply, &line);
         }
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
-        self.stop_timer();
-        let why = self
-            .inner
-            .lost
-            .borrow_mut()
-            .get_or_insert_with(|| reason.to_string())
-            .clone();
-        self.fail_all(ClientError::ConnectionLost(why));
+        self.inner.requests.connection_lost(reason);
     }
 }
 
@@ -318,7 +241,7 @@ impl fmt::Debug for KeyValueClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyValueClient")
             .field("waiting", &self.waiting())
-            .field("lost", &self.inner.lost.borrow())
+            .field("lost", &self.inner.requests.lost())
             .finish()
     }
 }

@@ -23,15 +23,15 @@
 //! by the server as another command.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
 use super::reply::{Item, ReadError, ReadLimits, Reply, ReplyReader};
 use crate::defer::{Deferred, Failure, fail, succeed};
-use crate::protocol::{DisconnectReason, Protocol, Transport};
-use crate::reactor::{DelayedCall, Reactor};
+use crate::protocol::{DisconnectReason, Protocol, RequestQueue, Transport, WaitingRequest};
+use crate::reactor::Reactor;
 
 /// The longest key memcached accepts, in bytes.
 pub const MAX_KEY_LENGTH: usize = 250;
@@ -148,7 +148,9 @@ enum Answer {
     Unexpected,
 }
 
-impl Waiting {
+impl WaitingRequest for Waiting {
+    type Error = MemcacheError;
+
     fn fail(self, error: MemcacheError) {
         let failure = Failure::new(error);
         let _ = match self {
@@ -169,6 +171,16 @@ impl Waiting {
         };
     }
 
+    fn connection_lost(why: String) -> MemcacheError {
+        MemcacheError::ConnectionLost(why)
+    }
+
+    fn timed_out(limit: Duration) -> MemcacheError {
+        MemcacheError::Timeout(limit)
+    }
+}
+
+impl Waiting {
     /// Takes `reply`, firing the request's Deferred if it completes it.
     fn answer(self, reply: Reply) -> Answer {
         let fired = match (self, reply) {
@@ -239,15 +251,8 @@ impl Waiting {
 }
 
 struct Inner {
-    reactor: Reactor,
-    timeout: Option<Duration>,
     reader: RefCell<ReplyReader>,
-    waiting: RefCell<VecDeque<Waiting>>,
-    transport: RefCell<Option<Rc<dyn Transport>>>,
-    /// Why the connection ended (or must end), once it has.
-    lost: RefCell<Option<String>>,
-    /// The timeout's timed call, pending while requests wait.
-    timer: RefCell<Option<DelayedCall>>,
+    requests: Rc<RequestQueue<Waiting>>,
 }
 
 /// Twisted's `MemCacheProtocol`: a connection to a memcached server. Clones are handles to the
@@ -265,13 +270,8 @@ impl MemcacheClient {
     pub fn new(reactor: &Reactor, options: ClientOptions) -> MemcacheClient {
         MemcacheClient {
             inner: Rc::new(Inner {
-                reactor: reactor.clone(),
-                timeout: options.timeout,
                 reader: RefCell::new(ReplyReader::new(options.limits)),
-                waiting: RefCell::new(VecDeque::new()),
-                transport: RefCell::new(None),
-                lost: RefCell::new(None),
-                timer: RefCell::new(None),
+                requests: RequestQueue::new(reactor, options.timeout),
             }),
         }
     }
@@ -408,14 +408,12 @@ impl MemcacheClient {
 
     /// Closes the connection once what was written has gone.
     pub fn close(&self) {
-        if let Some(transport) = self.inner.transport.borrow().as_ref() {
-            transport.lose_connection();
-        }
+        self.inner.requests.close();
     }
 
     /// How many requests wait for their answers.
     pub fn waiting(&self) -> usize {
-        self.inner.waiting.borrow().len()
+        self.inner.requests.len()
     }
 
     fn retrieve<T: 'static>(
@@ -493,97 +491,27 @@ impl MemcacheClient {
 
     /// Writes the request at once, and queues it to wait for its answer.
     fn send(&self, pieces: &[&[u8]], waiting: Waiting) {
-        let transport = self.inner.transport.borrow().clone();
-        let Some(transport) = transport.filter(|_| self.inner.lost.borrow().is_none()) else {
-            let why = self.inner.lost.borrow().clone();
-            waiting.fail(MemcacheError::ConnectionLost(
-                why.unwrap_or_else(|| "not connected".to_owned()),
-            ));
-            return;
-        };
-        transport.write_sequence(pieces);
-        let first = {
-            let mut queue = self.inner.waiting.borrow_mut();
-            queue.push_back(waiting);
-            queue.len() == 1
-        };
-        if first {
-            self.start_timer();
-        }
-    }
-
-    /// Starts (or starts over) the wait for the server's next reply.
-    fn start_timer(&self) {
-        let Some(limit) = self.inner.timeout else {
-            return;
-        };
-        let mut timer = self.inner.timer.borrow_mut();
-        if let Some(call) = timer.as_ref()
-            && call.reset(limit).is_ok()
-        {
-            return;
-        }
-        let client = Rc::downgrade(&self.inner);
-        *timer = Some(self.inner.reactor.call_later(limit, move || {
-            if let Some(inner) = client.upgrade() {
-                let client = MemcacheClient { inner };
-                // This call has run: dropping it is all that stopping it takes now.
-                client.inner.timer.borrow_mut().take();
-                client.shut(
-                    format!("no answer within {limit:?}"),
-                    MemcacheError::Timeout(limit),
-                );
-            }
-        }));
-    }
-
-    fn stop_timer(&self) {
-        if let Some(call) = self.inner.timer.borrow_mut().take() {
-            let _ = call.cancel();
-        }
-    }
-
-    /// Closes the connection for `why`, and fails every waiting request with `error`.
-    fn shut(&self, why: String, error: MemcacheError) {
-        self.inner.lost.borrow_mut().get_or_insert(why);
-        if let Some(transport) = self.inner.transport.borrow().clone() {
-            transport.abort_connection();
-        }
-        self.fail_all(error);
-    }
-
-    /// Fails every waiting request with `error` (the connection is gone, or going).
-    fn fail_all(&self, error: MemcacheError) {
-        self.stop_timer();
-        let waiting = std::mem::take(&mut *self.inner.waiting.borrow_mut());
-        for request in waiting {
-            request.fail(error.clone());
-        }
+        self.inner.requests.send(pieces, waiting);
     }
 
     /// Gives `reply` to the oldest request; `false` if the connection had to be closed.
     fn dispatch(&self, reply: Reply) -> bool {
-        let oldest = self.inner.waiting.borrow_mut().pop_front();
-        let Some(oldest) = oldest else {
+        let requests = &self.inner.requests;
+        // Every reply is progress: the wait for the next starts over, if anyone waits.
+        let Some(oldest) = requests.pop_oldest() else {
             let why = format!("an answer nobody asked for: {reply}");
-            self.shut(why.clone(), MemcacheError::ConnectionLost(why));
+            requests.shut(why.clone(), MemcacheError::ConnectionLost(why));
             return false;
         };
         let shown = reply.to_string();
         match oldest.answer(reply) {
-            Answer::More(oldest) => self.inner.waiting.borrow_mut().push_front(oldest),
+            Answer::More(oldest) => requests.put_back(oldest),
             Answer::Done => {}
             Answer::Unexpected => {
                 let why = format!("closed after an unexpected answer: {shown}");
-                self.shut(why.clone(), MemcacheError::ConnectionLost(why));
+                requests.shut(why.clone(), MemcacheError::ConnectionLost(why));
                 return false;
             }
-        }
-        // Every reply is progress: the wait for the next starts over, if anyone waits.
-        if self.waiting() > 0 {
-            self.start_timer();
-        } else {
-            self.stop_timer();
         }
         true
     }
@@ -591,11 +519,11 @@ impl MemcacheClient {
 
 impl Protocol for MemcacheClient {
     fn connection_made(&mut self, transport: Rc<dyn Transport>) {
-        *self.inner.transport.borrow_mut() = Some(transport);
+        self.inner.requests.connection_made(transport);
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        if self.inner.lost.borrow().is_some() {
+        if self.inner.requests.lost().is_some() {
             return;
         }
         // The reader is done with before any Deferred fires, so that callbacks may send requests.
@@ -616,13 +544,7 @@ impl Protocol for MemcacheClient {
     }
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
-        let why = self
-            .inner
-            .lost
-            .borrow_mut()
-            .get_or_insert_with(|| reason.to_string())
-            .clone();
-        self.fail_all(MemcacheError::ConnectionLost(why));
+        self.inner.requests.connection_lost(reason);
     }
 }
 
@@ -630,11 +552,11 @@ impl MemcacheClient {
     /// The server's bytes could not be read: the oldest request fails with what was wrong, the
     /// others because the connection closes.
     fn broken(&self, error: ReadError, why: String) {
-        let oldest = self.inner.waiting.borrow_mut().pop_front();
-        if let Some(oldest) = oldest {
+        let requests = &self.inner.requests;
+        if let Some(oldest) = requests.pop_oldest() {
             oldest.fail(MemcacheError::Unexpected(error.to_string()));
         }
-        self.shut(why.clone(), MemcacheError::ConnectionLost(why));
+        requests.shut(why.clone(), MemcacheError::ConnectionLost(why));
     }
 }
 
@@ -642,7 +564,7 @@ impl fmt::Debug for MemcacheClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemcacheClient")
             .field("waiting", &self.waiting())
-            .field("lost", &self.inner.lost.borrow())
+            .field("lost", &self.inner.requests.lost())
             .finish()
     }
 }

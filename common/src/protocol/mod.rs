@@ -15,17 +15,21 @@
 //! * an [`IdleTimeout`] wraps a server's factory so that connections gone quiet are closed;
 //! * a [`ReconnectingClientFactory`] keeps one connection up: after a failed attempt or a lost
 //!   connection it waits (longer each time, within a [`Backoff`]) and connects again.
+//! * a [`RequestQueue`] keeps a pipelined client's requests waiting for their answers, oldest
+//!   first, and fails them when the connection goes or the server falls silent;
 //! * a [`BufferSender`] sends one shared buffer (a cached poem) to a connection as fast as its peer
 //!   reads, never more than about twice [`HIGH_WATER`] ahead: memory per slow client stays small.
 
 mod creator;
 mod idle;
 mod reconnecting;
+mod requests;
 mod sender;
 
 pub use creator::ClientCreator;
 pub use idle::IdleTimeout;
 pub use reconnecting::{Backoff, ReconnectEvent, ReconnectingClientFactory};
+pub use requests::{RequestQueue, WaitingRequest};
 pub use sender::BufferSender;
 
 /// When a connection's unsent data grows past this many bytes, its protocol is asked to pause
