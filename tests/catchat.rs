@@ -10,7 +10,7 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Listening, run};
+use support::{Listening, resident_kib, run};
 
 const WAIT: Duration = Duration::from_secs(20);
 const BANNER: &[u8] = b"Welcome to NetCatChat!\r\n";
@@ -589,13 +589,6 @@ fn a_line_over_the_limit_disconnects_its_sender_only() {
         "{log}"
     );
     assert!(!log.contains("yyyy"), "{log}");
-}
-
-/// The resident memory of a process, from /proc.
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{poem, poem_path, port_in_startup_line, program};
+use support::{poem, poem_path, port_in_startup_line, program, resident_kib};
 
 /// Starts `name` with its stdout and stderr piped, reads its startup line, then closes both pipes,
 /// as `server | head -1` does. Gives the child and its port.
@@ -141,13 +141,6 @@ fn the_blocking_server_gives_up_on_a_client_that_does_not_read() {
     );
     assert!(served.join().unwrap() == poem_bytes);
     drop(silent);
-}
-
-/// The resident memory of a process, in KiB, from /proc.
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Server, closed_port, lines, poem, run};
+use support::{Server, closed_port, lines, poem, resident_kib, run};
 
 const PROXIES: [&str; 3] = ["poetry-proxy-1", "poetry-proxy-2", "poetry-proxy-3"];
 
@@ -522,13 +522,6 @@ fn a_proxy_refuses_to_proxy_itself() {
             )]
         );
     }
-}
-
-/// The resident memory of a process, in KiB, from /proc.
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]

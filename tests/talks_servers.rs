@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::Duration;
 
-use support::{Listening, closed_port, lines, run};
+use support::{Listening, closed_port, lines, resident_kib, run};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -106,13 +106,6 @@ fn echo_stops_reading_a_client_that_does_not_read() {
     reader.read_exact(&mut back).unwrap();
     assert!(back.iter().all(|&b| b == b'x'));
     assert_eq!(echo_once(&mut reader, b"still here"), b"still here");
-}
-
-/// The resident memory of a process, from /proc.
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]

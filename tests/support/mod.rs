@@ -14,6 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+/// The resident memory of a process, in KiB, from /proc: what a test of a server's memory bound
+/// looks at.
+pub fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
 /// The path of one of the project's programs, built by Cargo for the tests.
 pub fn program(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_BIN_EXE_slowpoetry"))
