@@ -140,11 +140,27 @@ impl Portal {
 /// (Twisted hashes a few random capital letters from Python's ordinary generator; any 16
 /// unpredictable bytes serve, and the client does not look inside.)
 pub fn challenge() -> [u8; 16] {
+    #[cfg(test)]
+    if let Some(fixed) = FIXED_CHALLENGE.with(std::cell::Cell::get) {
+        return fixed;
+    }
     let mut bytes = [0; 16];
     // Without a working random source no challenge is safe to send; that is not something a
     // server can recover from, so it stops here rather than send a guessable one.
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     bytes
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The challenge tests replaying a captured login give, so that the captured response fits.
+    static FIXED_CHALLENGE: std::cell::Cell<Option<[u8; 16]>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes [`challenge`] give `fixed` on this thread (tests only).
+#[cfg(test)]
+pub(crate) fn fix_challenge(fixed: Option<[u8; 16]>) {
+    FIXED_CHALLENGE.with(|cell| cell.set(fixed));
 }
 
 /// The client's answer to `challenge`: `MD5(MD5(password) + challenge)`, 16 bytes.

@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::{KeyValueRoot, connect};
-use crate::cred::{InMemoryUsernamePasswordDatabase, Portal, Realm, UnauthorizedLogin};
+use super::{KeyValueRoot, connect, echo_server};
+use crate::cred::UnauthorizedLogin;
 use crate::defer::{Deferred, Failure};
 use crate::protocol::{DisconnectReason, Protocol};
 use crate::reactor::Reactor;
@@ -92,70 +92,6 @@ fn failure<T: 'static>(slot: &Rc<RefCell<Option<Result<T, Failure>>>>) -> Failur
         Some(Ok(_)) => panic!("succeeded"),
         None => panic!("the Deferred has not fired"),
     }
-}
-
-/// pbecho's avatar: `echo` answers its argument; each logout is counted.
-struct Perspective {
-    logouts: Rc<Cell<u32>>,
-    mind: Option<RemoteReference>,
-}
-
-impl Referenceable for Perspective {
-    fn remote_message(
-        &self,
-        name: &str,
-        args: Vec<Value>,
-        _kwargs: Vec<(Value, Value)>,
-        _call: &CallContext,
-    ) -> Answer {
-        match (name, args.as_slice()) {
-            ("echo", [text]) => Answer::value(text.clone()),
-            ("call_mind", []) => match &self.mind {
-                Some(mind) => Answer::Later(mind.call_remote("hello", vec![])),
-                None => Answer::value(Value::None),
-            },
-            _ => Answer::error(RemoteError::no_such_perspective_method(
-                "SimplePerspective",
-                name,
-            )),
-        }
-    }
-
-    fn logout(&self) {
-        self.logouts.set(self.logouts.get() + 1);
-    }
-}
-
-/// pbecho's realm: a new avatar for each login.
-struct EchoRealm {
-    logouts: Rc<Cell<u32>>,
-}
-
-impl Realm for EchoRealm {
-    fn request_avatar(
-        &self,
-        _avatar_id: &[u8],
-        mind: Option<RemoteReference>,
-    ) -> Rc<dyn Referenceable> {
-        Rc::new(Perspective {
-            logouts: Rc::clone(&self.logouts),
-            mind,
-        })
-    }
-}
-
-/// pbecho's server: guest/guest; and the count of its avatars' logouts.
-fn echo_server() -> (PBServerFactory, Rc<Cell<u32>>) {
-    let logouts = Rc::new(Cell::new(0));
-    let mut checker = InMemoryUsernamePasswordDatabase::new();
-    checker.add_user(b"guest", b"guest");
-    let realm = Rc::new(EchoRealm {
-        logouts: Rc::clone(&logouts),
-    });
-    (
-        PBServerFactory::with_portal(Portal::new(realm, checker)),
-        logouts,
-    )
 }
 
 #[test]

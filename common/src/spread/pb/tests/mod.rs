@@ -7,10 +7,11 @@ mod loopback;
 mod server;
 mod vectors;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::{Answer, CallContext, Referenceable, RemoteError, RemoteReference};
+use super::{Answer, CallContext, PBServerFactory, Referenceable, RemoteError, RemoteReference};
+use crate::cred::{InMemoryUsernamePasswordDatabase, Portal, Realm};
 use crate::protocol::{Factory, Protocol, Transport};
 use crate::spread::jelly::Value;
 use crate::testing::StringTransport;
@@ -171,4 +172,73 @@ impl Referenceable for KeyValueRoot {
             _ => Err(RemoteError::no_such_method(name)),
         })
     }
+}
+
+/// pbecho's avatar: `echo` answers its argument, `error` raises pbecho's `DefinedError`; each
+/// logout is counted; `call_mind` calls the mind given at login.
+struct Perspective {
+    logouts: Rc<Cell<u32>>,
+    mind: Option<RemoteReference>,
+}
+
+impl Referenceable for Perspective {
+    fn remote_message(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+        _kwargs: Vec<(Value, Value)>,
+        _call: &CallContext,
+    ) -> Answer {
+        match (name, args.as_slice()) {
+            ("echo", [text]) => Answer::value(text.clone()),
+            ("error", []) => Answer::error(RemoteError::pb_error_subclass(
+                "pbecho.DefinedError",
+                "exception!",
+            )),
+            ("call_mind", []) => match &self.mind {
+                Some(mind) => Answer::Later(mind.call_remote("hello", vec![])),
+                None => Answer::value(Value::None),
+            },
+            _ => Answer::error(RemoteError::no_such_perspective_method(
+                "SimplePerspective",
+                name,
+            )),
+        }
+    }
+
+    fn logout(&self) {
+        self.logouts.set(self.logouts.get() + 1);
+    }
+}
+
+/// pbecho's realm: a new avatar for each login.
+struct EchoRealm {
+    logouts: Rc<Cell<u32>>,
+}
+
+impl Realm for EchoRealm {
+    fn request_avatar(
+        &self,
+        _avatar_id: &[u8],
+        mind: Option<RemoteReference>,
+    ) -> Rc<dyn Referenceable> {
+        Rc::new(Perspective {
+            logouts: Rc::clone(&self.logouts),
+            mind,
+        })
+    }
+}
+
+/// pbecho's server: guest/guest; and the count of its avatars' logouts.
+pub(super) fn echo_server() -> (PBServerFactory, Rc<Cell<u32>>) {
+    let logouts = Rc::new(Cell::new(0));
+    let mut checker = InMemoryUsernamePasswordDatabase::new();
+    checker.add_user(b"guest", b"guest");
+    let realm = Rc::new(EchoRealm {
+        logouts: Rc::clone(&logouts),
+    });
+    (
+        PBServerFactory::with_portal(Portal::new(realm, checker)),
+        logouts,
+    )
 }

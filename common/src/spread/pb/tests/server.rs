@@ -4,9 +4,10 @@
 use std::rc::Rc;
 
 use super::vectors::{self, PROBES};
-use super::{KeyValueRoot, connect, feed, hex, to_hex};
+use super::{KeyValueRoot, connect, echo_server, feed, hex, to_hex};
+use crate::cred;
 use crate::defer::{Deferred, Failure};
-use crate::protocol::Transport;
+use crate::protocol::{Factory, Transport};
 use crate::spread::jelly::Value;
 use crate::spread::pb::{
     Answer, CallContext, PBServerFactory, Referenceable, RemoteError, set_failure_count,
@@ -50,6 +51,41 @@ fn trace_04_set_get_missing_delete_answers_as_twisted() {
 #[test]
 fn trace_05_no_such_method_answers_as_twisted() {
     replay_key_value(vectors::TRACE_05_C2S, vectors::TRACE_05_S2C);
+}
+
+/// Trace 06 stores and reads back a list of many types with a shared sub-list: the value comes
+/// back in the same form, its `reference`/`dereference` included.
+#[test]
+fn trace_06_values_of_every_type_come_back_as_they_went() {
+    replay_key_value(vectors::TRACE_06_C2S, vectors::TRACE_06_S2C);
+}
+
+/// Traces 01 and 03, the pbecho server: login (with the captured challenge, so that the captured
+/// response fits), then `echo`, `error` and, in 03, a method the avatar lacks; the client's
+/// decref of the avatar logs it out.
+#[test]
+fn traces_01_and_03_login_and_avatar_calls_answer_as_twisted() {
+    for (c2s, s2c) in [
+        (vectors::TRACE_01_C2S, vectors::TRACE_01_S2C),
+        (vectors::TRACE_03_C2S, vectors::TRACE_03_S2C),
+    ] {
+        let (input, expected) = (hex(c2s), hex(s2c));
+        let challenge: [u8; 16] = expected[0x1e..0x2e].try_into().unwrap();
+        for chunk in [1, 9, input.len()] {
+            cred::fix_challenge(Some(challenge));
+            set_failure_count(5);
+            let (factory, logouts) = echo_server();
+            let (mut protocol, transport) = connect(&factory);
+            feed(&mut *protocol, &transport, &input, chunk);
+            assert_eq!(
+                to_hex(&transport.value()),
+                to_hex(&expected),
+                "chunk {chunk}"
+            );
+            assert_eq!(logouts.get(), 1, "chunk {chunk}");
+        }
+    }
+    cred::fix_challenge(None);
 }
 
 /// Trace 07's server: `subscribe(observer)` calls `notify("hi")` back on the client's observer,
@@ -235,4 +271,84 @@ fn a_connection_lost_midway_is_no_panic() {
     protocol.data_received(&input[..0x31]);
     protocol.connection_lost(&crate::protocol::DisconnectReason::Done);
     assert!(transport.value().len() > 18);
+}
+
+/// A transport that says how much it holds unsent, as the test decides.
+struct Backlogged {
+    inner: Rc<StringTransport>,
+    unsent: std::cell::Cell<usize>,
+}
+
+impl Transport for Backlogged {
+    fn write(&self, data: &[u8]) {
+        self.inner.write(data);
+    }
+    fn lose_connection(&self) {
+        self.inner.lose_connection();
+    }
+    fn abort_connection(&self) {
+        self.inner.abort_connection();
+    }
+    fn is_disconnecting(&self) -> bool {
+        self.inner.is_disconnecting()
+    }
+    fn get_host(&self) -> crate::protocol::Address {
+        self.inner.get_host()
+    }
+    fn get_peer(&self) -> crate::protocol::Address {
+        self.inner.get_peer()
+    }
+    fn pause_producing(&self) {
+        self.inner.pause_producing();
+    }
+    fn resume_producing(&self) {
+        self.inner.resume_producing();
+    }
+    fn buffered(&self) -> usize {
+        self.unsent.get()
+    }
+}
+
+/// A client that sends calls without reading the answers: once our unsent answers pass the high
+/// water mark we stop reading, answer nothing more, and go on when the reactor says they left.
+#[test]
+fn a_client_that_does_not_read_its_answers_is_not_read_either() {
+    let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
+    let inner = StringTransport::new();
+    let transport = Rc::new(Backlogged {
+        inner: Rc::clone(&inner),
+        unsent: std::cell::Cell::new(0),
+    });
+    let mut protocol = factory.build_protocol(&inner.get_peer()).unwrap();
+    protocol.connection_made(transport.clone());
+    protocol.data_received(&hex(&[CLIENT_OPENING]));
+    inner.clear();
+    transport.unsent.set(crate::protocol::HIGH_WATER + 1);
+    let calls = [
+        call_bytes(1, "a", true),
+        call_bytes(2, "b", true),
+        call_bytes(3, "c", true),
+    ];
+    protocol.data_received(&calls.concat());
+    // One answer went out; then we stopped reading.
+    assert!(inner.producing_paused());
+    let one = hex(&["03801c870181"]);
+    assert!(
+        inner.value().starts_with(&one),
+        "{}",
+        to_hex(&inner.value())
+    );
+    let answered = inner.value().len();
+    protocol.data_received(&call_bytes(4, "d", true));
+    assert_eq!(inner.value().len(), answered, "nothing more while paused");
+    // The reactor drained the transport and tells us.
+    transport.unsent.set(0);
+    protocol.pause_producing();
+    protocol.resume_producing();
+    assert!(!inner.producing_paused());
+    let errors = inner.value()[answered..]
+        .windows(4)
+        .filter(|w| *w == [0x03, 0x80, 0x1c, 0x87])
+        .count();
+    assert_eq!(errors, 3, "the three waiting calls are answered");
 }
