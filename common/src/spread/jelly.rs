@@ -9,7 +9,8 @@
 //!
 //! [`jelly`] writes a value's Banana tokens straight into a [`Writer`], with no tree in between.
 
-mod display;
+mod convert;
+pub(crate) mod display;
 mod read;
 mod write;
 

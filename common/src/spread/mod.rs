@@ -23,3 +23,6 @@ pub mod pb;
 mod python;
 
 pub use python::bytes_repr;
+
+#[cfg(test)]
+mod tests;

@@ -108,7 +108,8 @@ impl Decoder {
         self.buf.extend_from_slice(data);
     }
 
-    /// How many bytes are buffered and not yet part of a returned item (the unfinished token).
+    /// How many bytes are buffered and not yet decoded: the token that is still incomplete (items
+    /// of an unfinished list are decoded already and held apart).
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.pos
     }
