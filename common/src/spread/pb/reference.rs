@@ -236,8 +236,11 @@ impl RemoteReference {
 
     /// Exports one of our objects on this reference's connection, to pass it in a call's
     /// arguments as `("remote" luid)`; the peer may then call it. An error when the connection
-    /// already exports as many objects as it may.
+    /// is gone or already exports as many objects as it may.
     pub fn export(&self, object: Rc<dyn Referenceable>) -> Result<Value, RemoteError> {
+        if !self.is_connected() {
+            return Err(RemoteError::pb_error("Calling Stale Broker"));
+        }
         match self.proxy.core.export(object) {
             Some(luid) => Ok(Value::Remote(luid)),
             None => Err(RemoteError::pb_error(
