@@ -129,14 +129,12 @@ impl CallContext {
     }
 }
 
-/// Which of the peer's objects a proxy calls.
-pub(super) type Target = ObjectId;
-
 /// The one proxy for one of the peer's objects on one connection, shared by every
 /// [`RemoteReference`] to it. When the last goes, the references it counted are given back.
 pub(crate) struct Proxy {
     core: Rc<Core>,
-    target: Target,
+    /// Which of the peer's objects the proxy calls.
+    target: ObjectId,
     /// How many `("remote" luid)` mentions of the object this proxy stands for: one `decref`
     /// each when it goes. Zero for objects known by name (`root`), which are not counted.
     counted: Cell<u32>,
