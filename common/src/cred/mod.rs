@@ -9,11 +9,13 @@
 //!   ([`Realm::request_avatar`]);
 //! * the [`Portal`] joins them: it asks the checker, and on success the realm.
 //!
-//! Over PB the password never travels: the server sends a random challenge and the client answers
-//! with `MD5(MD5(password) + challenge)` ([`respond`]). That is what Twisted does and what a Twisted
-//! peer expects, and it is weak by today's standards: anyone who sees one exchange can test
-//! password guesses offline, and nothing is encrypted. Serve it on 127.0.0.1, or behind TLS.
+//! Over PB the password never travels: the server sends a random challenge and the client
+//! answers with `MD5(MD5(password) + challenge)` ([`respond`]). That is what Twisted does and what
+//! a Twisted peer expects, and it is weak by today's standards: anyone who sees one exchange can
+//! test password guesses offline, and nothing is encrypted. Serve it on 127.0.0.1, or behind TLS.
 
+#[cfg(test)]
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -141,7 +143,7 @@ impl Portal {
 /// unpredictable bytes serve, and the client does not look inside.)
 pub fn challenge() -> [u8; 16] {
     #[cfg(test)]
-    if let Some(fixed) = FIXED_CHALLENGE.with(std::cell::Cell::get) {
+    if let Some(fixed) = FIXED_CHALLENGE.with(Cell::get) {
         return fixed;
     }
     let mut bytes = [0; 16];
@@ -154,7 +156,7 @@ pub fn challenge() -> [u8; 16] {
 #[cfg(test)]
 thread_local! {
     /// The challenge tests replaying a captured login give, so that the captured response fits.
-    static FIXED_CHALLENGE: std::cell::Cell<Option<[u8; 16]>> = const { std::cell::Cell::new(None) };
+    static FIXED_CHALLENGE: Cell<Option<[u8; 16]>> = const { Cell::new(None) };
 }
 
 /// Makes [`challenge`] give `fixed` on this thread (tests only).

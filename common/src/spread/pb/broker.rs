@@ -35,6 +35,14 @@ use crate::spread::jelly::{JellyError, ObjectId, SecurityOptions, Value, jelly, 
 /// The dialects a server offers, in its order of preference.
 const OFFER: [&[u8]; 2] = [b"pb", b"none"];
 
+/// What a Twisted server logs when the client chooses a dialect it did not offer.
+const UNKNOWN_CHOICE: &str =
+    "The client selected a protocol the server didn't suggest and doesn't know: disconnecting.";
+
+/// What a Twisted client logs when the server offers no dialect it knows.
+const NOTHING_KNOWN_OFFERED: &str =
+    "The client doesn't speak any of the protocols offered by the server: disconnecting.";
+
 /// How many times a broker refuses to export more than [`MAX_BROKER_REFS`] objects before it
 /// closes the connection (Twisted closes on the fourth).
 const MAX_REFUSALS: u32 = 4;
@@ -183,10 +191,11 @@ impl Core {
         self.process();
     }
 
-    /// Logs why the connection must end, in one line, and closes it. The calls still waiting fail
-    /// when the reactor reports the connection lost.
+    /// Logs why the connection must end, in one line (the exception Twisted would log, or its own
+    /// sentence), and closes it. The calls still waiting fail when the reactor reports the
+    /// connection lost.
     fn fatal(&self, why: &str) {
-        log::msg_from(&self.system, format!("{why}: disconnecting"));
+        log::msg_from(&self.system, why);
         self.alive.set(false);
         self.lose_connection();
     }
@@ -231,8 +240,7 @@ impl Core {
             Item::Bytes(word) if OFFER.contains(&word.as_slice()) => {
                 self.switch_to(dialect_named(&word));
             }
-            _ => self
-                .fatal("The client selected a protocol the server didn't suggest and doesn't know"),
+            _ => self.fatal(UNKNOWN_CHOICE),
         }
     }
 
@@ -247,8 +255,7 @@ impl Core {
             _ => None,
         };
         let Some(word) = choice else {
-            return self
-                .fatal("The client doesn't speak any of the protocols offered by the server");
+            return self.fatal(NOTHING_KNOWN_OFFERED);
         };
         self.send_with(Dialect::None, |out| out.bytes(&word));
         self.switch_to(dialect_named(&word));
@@ -482,7 +489,7 @@ impl Core {
             state.refusals += 1;
             if state.refusals >= MAX_REFUSALS {
                 drop(state);
-                self.fatal("Maximum PB reference count exceeded, again");
+                self.fatal("Error: Maximum PB reference count exceeded, for the fourth time.");
             }
             return None;
         }

@@ -160,7 +160,8 @@ fn anonymous_logins_are_refused_as_twisted_refuses_them() {
     let error = failure.downcast_ref::<RemoteError>().unwrap();
     assert_eq!(
         error.to_string(),
-        "twisted.cred.error.UnhandledCredentials: No checker for twisted.cred.credentials.IAnonymous"
+        "twisted.cred.error.UnhandledCredentials: \
+         No checker for twisted.cred.credentials.IAnonymous"
     );
 }
 

@@ -401,3 +401,49 @@ fn calls_we_owe_answers_to_are_bounded() {
     assert_eq!(transport.value(), b"");
     assert!(!transport.is_disconnecting());
 }
+
+/// A log that tests can read.
+#[derive(Clone, Default)]
+struct Captured(Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Malformed input is one line in the log, in Twisted's words where it has some, and the end of
+/// the connection.
+#[test]
+fn malformed_input_is_one_log_line_and_a_close() {
+    let cases: [(&str, &str); 3] = [
+        (
+            "0382786d6c",
+            "[Broker,0,127.0.0.1] The client selected a protocol the server didn't suggest and \
+             doesn't know: disconnecting.",
+        ),
+        (
+            "02827062028013870581",
+            "[Broker,0,127.0.0.1] ProtocolError: Version Incompatibility: 6 5",
+        ),
+        (
+            "0282706202801387068101002882",
+            "[Broker,0,127.0.0.1] BananaError: Security precaution: String too long.",
+        ),
+    ];
+    for (input, line) in cases {
+        let log = Captured::default();
+        crate::log::start_logging(log.clone());
+        let transport = serve(Rc::new(KeyValueRoot::default()), &hex(&[input]), 1, 5);
+        crate::log::stop_logging();
+        let text = String::from_utf8(log.0.borrow().clone()).unwrap();
+        let entries: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(entries.len(), 1, "{text}");
+        assert!(entries[0].ends_with(line), "{text}");
+        assert!(transport.is_disconnecting());
+    }
+}
