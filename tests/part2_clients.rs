@@ -162,15 +162,10 @@ fn a_refused_connection_is_reported_and_the_others_complete() {
         let addresses = [server.arg(), dead.to_string()];
         let (output, dir) = fetch_all(client, &addresses, &[]);
         assert_eq!(output.status.code(), Some(1), "{client}");
-        let verb = if client == "get-poetry-async" {
-            "connect to"
-        } else {
-            "get poetry from"
-        };
         assert_eq!(
             lines(&output.stderr),
             [format!(
-                "Task 2: failed to {verb} 127.0.0.1:{dead}: Connection refused"
+                "Task 2: failed to connect to 127.0.0.1:{dead}: Connection refused"
             )],
             "{client}"
         );

@@ -100,7 +100,14 @@ fn main() -> ExitCode {
                 poems.push((task, poem));
                 finished.fetch_add(1, Ordering::SeqCst);
             }
-            Err(error) => {
+            Err(Failed::Connect(error)) => {
+                errln!(
+                    "Task {task}: failed to connect to {server}: {}",
+                    plain_error(&error)
+                );
+                failed = true;
+            }
+            Err(Failed::Read(error)) => {
                 errln!(
                     "Task {task}: failed to get poetry from {server}: {}",
                     plain_error(&error)
@@ -123,6 +130,13 @@ fn main() -> ExitCode {
     exit_status(failed)
 }
 
+/// Why a download failed: as the other clients say it, the connection could not be made, or it
+/// was and the poem did not arrive whole.
+enum Failed {
+    Connect(io::Error),
+    Read(io::Error),
+}
+
 /// Downloads one poem: connect, then read until the server closes the connection, or until the
 /// poem is larger than `max_poem_size` (the socket is then closed at once). Each read that returns
 /// data is a piece of task `task` on the `timeline`.
@@ -135,9 +149,10 @@ fn get_poetry(
     max_poem_size: MaxPoemSize,
     timeline: &mut Timeline,
     task: usize,
-) -> io::Result<Vec<u8>> {
-    let socket = server.connect(connect_timeout)?;
+) -> Result<Vec<u8>, Failed> {
+    let socket = server.connect(connect_timeout).map_err(Failed::Connect)?;
     let mut poem = PoemBuffer::new(max_poem_size);
-    poem.read_to_end(&mut timeline.watch(task, socket))?;
+    poem.read_to_end(&mut timeline.watch(task, socket))
+        .map_err(|error| Failed::Read(error.into()))?;
     Ok(poem.take())
 }
