@@ -51,6 +51,9 @@
 //! * [`log`] (Part 16, used earlier by servers): twistd-style log lines.
 //! * [`poetry`] (Part 15): the minimal poetry server ([`poetry::PoetryServerFactory`]) and client
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
+//! * [`spread`] (the training's Perspective Broker): Twisted's remote calls, byte for byte:
+//!   [`spread::banana`], the token stream and its limits; [`spread::jelly`], values as Banana
+//!   lists, with an allow-list of what a receiver accepts.
 //! * [`stats`]: percentiles and histograms of measured durations, for the timing client.
 //! * [`service`] (Part 16): [`service::Service`], [`service::MultiService`],
 //!   [`service::Application`] and [`service::TcpServer`]: a server as a tree of services that a
@@ -74,6 +77,7 @@ pub mod poetry;
 pub mod protocol;
 pub mod reactor;
 pub mod service;
+pub mod spread;
 pub mod stats;
 pub mod testing;
 pub mod web;

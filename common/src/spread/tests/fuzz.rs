@@ -1,0 +1,1 @@
+//! Banana as Twisted's `test_banana.py` exercises it, as behaviour.
