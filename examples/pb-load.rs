@@ -131,9 +131,17 @@ impl Connection {
         self.decoder.set_dialect(Dialect::Pb);
         let mut writer = Writer::new(&mut out, Dialect::Pb);
         writer.list_header(2).map_err(|error| error.to_string())?;
-        writer.bytes(b"version").map_err(|error| error.to_string())?;
+        writer
+            .bytes(b"version")
+            .map_err(|error| error.to_string())?;
         writer.int(6);
-        self.call_on(&mut out, 1, Item::Bytes(b"root".to_vec()), "login", Value::Bytes(user.to_vec()))?;
+        self.call_on(
+            &mut out,
+            1,
+            Item::Bytes(b"root".to_vec()),
+            "login",
+            Value::Bytes(user.to_vec()),
+        )?;
         self.send(&mut out).await?;
         let challenge = match self.next_answer().await? {
             (1, Ok(Value::Tuple(parts))) => match parts.as_slice() {
@@ -146,7 +154,13 @@ impl Connection {
         };
         let response = respond(&challenge.0, password);
         let arguments = Value::Tuple(vec![Value::Bytes(response.to_vec()), Value::None]);
-        self.message(&mut out, 2, Item::Int(Int::Small(challenge.1)), "respond", &arguments)?;
+        self.message(
+            &mut out,
+            2,
+            Item::Int(Int::Small(challenge.1)),
+            "respond",
+            &arguments,
+        )?;
         self.send(&mut out).await?;
         match self.next_answer().await? {
             (2, Ok(Value::Remote(avatar))) => Ok(i64::from(avatar)),
@@ -156,16 +170,37 @@ impl Connection {
     }
 
     /// Adds to `out` the call `method(argument)` on object `luid`, request id `id`.
-    fn call(&self, out: &mut Vec<u8>, id: u64, luid: i64, method: &str, argument: Value) -> Result<(), String> {
+    fn call(
+        &self,
+        out: &mut Vec<u8>,
+        id: u64,
+        luid: i64,
+        method: &str,
+        argument: Value,
+    ) -> Result<(), String> {
         self.call_on(out, id, Item::Int(Int::Small(luid)), method, argument)
     }
 
-    fn call_on(&self, out: &mut Vec<u8>, id: u64, object: Item, method: &str, argument: Value) -> Result<(), String> {
+    fn call_on(
+        &self,
+        out: &mut Vec<u8>,
+        id: u64,
+        object: Item,
+        method: &str,
+        argument: Value,
+    ) -> Result<(), String> {
         self.message(out, id, object, method, &Value::Tuple(vec![argument]))
     }
 
     /// Adds to `out` `("message" id object method 1 arguments ("dictionary"))`.
-    fn message(&self, out: &mut Vec<u8>, id: u64, object: Item, method: &str, arguments: &Value) -> Result<(), String> {
+    fn message(
+        &self,
+        out: &mut Vec<u8>,
+        id: u64,
+        object: Item,
+        method: &str,
+        arguments: &Value,
+    ) -> Result<(), String> {
         let mut writer = Writer::new(out, Dialect::Pb);
         let written = (|| {
             writer.list_header(7)?;

@@ -1,5 +1,5 @@
 //! The Perspective Broker echo client: talk 004 (Andrew Bennetts, "Network programming with
-//! Twisted"), pp.20-21, the client of `pbecho.py`.
+//! Twisted"), pp.21-22, the client of `pbecho.py`.
 //!
 //! It logs in (guest, password guest, unless told otherwise) with cred's challenge-response, then
 //! sends two calls to its avatar back to back, without waiting: `echo("hello world")` and
@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::duration::parse_timeout;
-use common::cli::output::{program_name, report_error};
 use common::cli::new_reactor;
+use common::cli::output::{program_name, report_error};
 use common::cred::UnauthorizedLogin;
 use common::defer::Failure;
 use common::endpoints::ClientEndpoint;
@@ -38,7 +38,7 @@ use common::{errln, outln};
 const DEFINED_ERROR: &str = "pbecho.DefinedError";
 
 /// Logs in to a pbecho server, calls echo and error, and prints their outcomes (talk 004,
-/// pp.20-21).
+/// pp.21-22).
 #[derive(Parser)]
 #[command(
     name = "pbecho-client",
@@ -113,7 +113,10 @@ fn call_avatar(avatar: RemoteReference, text: String, reactor: Reactor, ending: 
                     ending.set(Ending::Failed);
                 }
                 Ok(value) => {
-                    errln!("{}: error() answered {value} instead of failing", program_name());
+                    errln!(
+                        "{}: error() answered {value} instead of failing",
+                        program_name()
+                    );
                     ending.set(Ending::Failed);
                 }
             }
@@ -169,7 +172,9 @@ fn main() -> ExitCode {
         })
         .add_errback(move |failure: Failure| {
             if trapped(&failure, UnauthorizedLogin::TYPE_NAME) {
-                report_error(format!("login refused for {user}: wrong user name or password"));
+                report_error(format!(
+                    "login refused for {user}: wrong user name or password"
+                ));
             } else {
                 report_error(failure.error());
             }

@@ -1,5 +1,5 @@
 //! The Perspective Broker echo server: talk 004 (Andrew Bennetts, "Network programming with
-//! Twisted"), pp.18-22, `pbecho.py`, on PB's port 8787.
+//! Twisted"), pp.19-22, `pbecho.py`, on PB's port 8787.
 //!
 //! A user logs in with cred's challenge-response over PB (guest, password guest, unless `--user`
 //! says otherwise) and gets an avatar, a `SimplePerspective`, with two methods: `echo(text)`
@@ -33,7 +33,7 @@ use common::spread::pb::{
     Answer, CallContext, PB_PORT, PBServerFactory, Referenceable, RemoteError, RemoteReference,
 };
 
-/// Serves talk 004's pbecho (pp.18-22) over Perspective Broker: log in, then echo and error.
+/// Serves talk 004's pbecho (pp.19-22) over Perspective Broker: log in, then echo and error.
 /// Listens on 127.0.0.1:8787 unless told otherwise.
 #[derive(Parser)]
 #[command(
@@ -68,7 +68,11 @@ struct SimplePerspective {
 
 impl fmt::Display for SimplePerspective {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<pbecho.SimplePerspective {} #{}>", self.user, self.number)
+        write!(
+            f,
+            "<pbecho.SimplePerspective {} #{}>",
+            self.user, self.number
+        )
     }
 }
 

@@ -24,10 +24,7 @@ const PORT: u16 = 8789;
 /// Serves a PB root whose get(x) answers x (the training's ipcs.py). Listens on 127.0.0.1:8789
 /// unless told otherwise.
 #[derive(Parser)]
-#[command(
-    version,
-    after_help = "Example:\n  ipc-server &\n  ipc-client hello"
-)]
+#[command(version, after_help = "Example:\n  ipc-server &\n  ipc-client hello")]
 struct Options {
     #[command(flatten)]
     listen: ListenOptions,

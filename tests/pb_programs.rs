@@ -1,0 +1,227 @@
+//! The Perspective Broker programs against each other: talk 004's pbecho (`pbecho-server`,
+//! `pbecho-client`) and the training's key-value store over PB (`keyvalue-pb`) with its smallest
+//! pair (`ipc-server`, `ipc-client`). Exact lines, exit statuses and error lines. Against real
+//! Twisted, see tests/pb_interop.rs.
+
+mod support;
+
+use std::process::Output;
+
+use support::{Listening, closed_port, lines, run};
+
+/// What pbecho-client prints after a good login.
+const PBECHO_SESSION: [&str; 3] = [
+    "connected.",
+    "Message received: hello world",
+    "error received: <class 'pbecho.DefinedError'>",
+];
+
+/// stdout's lines, stderr's lines and the exit status of a finished program.
+fn outcome(output: &Output) -> (Vec<String>, Vec<String>, Option<i32>) {
+    (
+        lines(&output.stdout),
+        lines(&output.stderr),
+        output.status.code(),
+    )
+}
+
+fn strings(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|line| (*line).to_owned()).collect()
+}
+
+#[test]
+fn pbecho_client_and_server_echo_and_trap_the_error() {
+    let server = Listening::start("pbecho-server", &["--port", "0"], 1);
+    let address = format!("127.0.0.1:{}", server.port(0));
+    let first = run("pbecho-client", &[&address]);
+    assert_eq!(outcome(&first), (strings(&PBECHO_SESSION), vec![], Some(0)));
+    let second = run("pbecho-client", &[&address, "--text", "two  words "]);
+    assert_eq!(
+        lines(&second.stdout),
+        [
+            "connected.",
+            "Message received: two  words ",
+            "error received: <class 'pbecho.DefinedError'>"
+        ]
+    );
+    server.wait_for_line(|line| line.ends_with("#2> logged out"));
+    let (_, out, err) = server.terminate();
+    assert_eq!(
+        lines(&out),
+        [
+            "echoing hello world",
+            "<pbecho.SimplePerspective guest #1> logged out",
+            "echoing two  words ",
+            "<pbecho.SimplePerspective guest #2> logged out",
+        ]
+    );
+    assert!(err.is_empty());
+}
+
+#[test]
+fn pbecho_logins_are_checked() {
+    let server = Listening::start(
+        "pbecho-server",
+        &["--port", "0", "--user", "alice:secret", "--user", "bob:"],
+        1,
+    );
+    let address = format!("127.0.0.1:{}", server.port(0));
+    let refused = |user: &str| {
+        vec![format!(
+            "pbecho-client: error: login refused for {user}: wrong user name or password"
+        )]
+    };
+    // guest is not a user once --user is given.
+    let guest = run("pbecho-client", &[&address]);
+    assert_eq!(outcome(&guest), (vec![], refused("guest"), Some(1)));
+    let wrong = run(
+        "pbecho-client",
+        &[&address, "--user", "alice", "--password", "guest"],
+    );
+    assert_eq!(outcome(&wrong), (vec![], refused("alice"), Some(1)));
+    let alice = run(
+        "pbecho-client",
+        &[&address, "--user", "alice", "--password", "secret"],
+    );
+    assert_eq!(outcome(&alice), (strings(&PBECHO_SESSION), vec![], Some(0)));
+    let bob = run(
+        "pbecho-client",
+        &[&address, "--user", "bob", "--password", ""],
+    );
+    assert_eq!(outcome(&bob), (strings(&PBECHO_SESSION), vec![], Some(0)));
+    server.wait_for_line(|line| line == "<pbecho.SimplePerspective bob #2> logged out");
+}
+
+#[test]
+fn clients_with_no_server_say_so_in_one_line() {
+    let address = format!("127.0.0.1:{}", closed_port());
+    let refused = "Connection was refused by other side: 111: Connection refused.";
+    let pbecho = run("pbecho-client", &[&address]);
+    assert_eq!(
+        outcome(&pbecho),
+        (
+            vec![],
+            vec![format!("pbecho-client: error: {refused}")],
+            Some(1)
+        )
+    );
+    let ipc = run("ipc-client", &["--server", &address]);
+    assert_eq!(
+        outcome(&ipc),
+        (
+            vec![],
+            vec![format!("ipc-client: error: {refused}")],
+            Some(1)
+        )
+    );
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    for args in [
+        &["--user", "nopassword"][..],
+        &["--user", ":x"],
+        &["--port", "x"],
+    ] {
+        let output = run("pbecho-server", args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty());
+    }
+    let output = run("keyvalue-pb", &["--ttl", "soon"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn ipc_client_gets_its_argument_back_from_ipc_server() {
+    let server = Listening::start("ipc-server", &["--port", "0"], 1);
+    let port = server.port(0).to_string();
+    let call = |args: &[&str]| {
+        outcome(&run(
+            "ipc-client",
+            &[&["--server", &port][..], args].concat(),
+        ))
+    };
+    assert_eq!(call(&[]), (strings(&["key"]), vec![], Some(0)));
+    assert_eq!(
+        call(&["hello world"]),
+        (strings(&["hello world"]), vec![], Some(0))
+    );
+    assert_eq!(
+        call(&["--bytes", "x"]),
+        (strings(&["b'x'"]), vec![], Some(0))
+    );
+    assert_eq!(
+        call(&["--method", "put", "x"]),
+        (
+            vec![],
+            strings(&[
+                "ipc-client: twisted.spread.flavors.NoSuchMethod: No such method: remote_put"
+            ]),
+            Some(1)
+        )
+    );
+    let (_, out, err) = server.terminate();
+    assert!(out.is_empty() && err.is_empty());
+}
+
+#[test]
+fn keyvalue_pb_stores_typed_values() {
+    let server = Listening::start("keyvalue-pb", &["--port", "0"], 1);
+    let port = server.port(0).to_string();
+    let call = |args: &[&str]| {
+        outcome(&run(
+            "ipc-client",
+            &[&["--server", &port][..], args].concat(),
+        ))
+    };
+    let ok = |line: &str| (strings(&[line]), vec![], Some(0));
+    let failed = |line: &str| (vec![], strings(&[line]), Some(1));
+
+    assert_eq!(call(&["--method", "set", "a", "two words"]), ok("a"));
+    assert_eq!(call(&["--method", "get", "a"]), ok("two words"));
+    // Bytes and text are two different keys, as in a Python dictionary.
+    assert_eq!(
+        call(&["--bytes", "--method", "get", "a"]),
+        failed("ipc-client: builtins.KeyError: b'a'")
+    );
+    assert_eq!(
+        call(&["--bytes", "--method", "set", "a", "raw"]),
+        ok("b'a'")
+    );
+    assert_eq!(call(&["--bytes", "--method", "get", "a"]), ok("b'raw'"));
+    assert_eq!(call(&["--method", "get", "a"]), ok("two words"));
+    assert_eq!(call(&["--method", "delete", "a"]), ok("None"));
+    assert_eq!(
+        call(&["--method", "get", "a"]),
+        failed("ipc-client: builtins.KeyError: 'a'")
+    );
+    assert_eq!(
+        call(&["--method", "delete", "a"]),
+        failed("ipc-client: builtins.KeyError: 'a'")
+    );
+    // Without arguments, ipc-client sends the training's "key".
+    assert_eq!(
+        call(&["--method", "get"]),
+        failed("ipc-client: builtins.KeyError: 'key'")
+    );
+    assert_eq!(
+        call(&["--method", "set", "a"]),
+        failed(
+            "ipc-client: builtins.TypeError: KeyValuePB.remote_set() missing 1 required positional argument: 'value'"
+        )
+    );
+    assert_eq!(
+        call(&["--method", "keys"]),
+        failed("ipc-client: twisted.spread.flavors.NoSuchMethod: No such method: remote_keys")
+    );
+
+    let (status, log, _) = server.terminate();
+    assert!(status.success());
+    let log = lines(&log);
+    assert!(log[0].ends_with(" [-] Log opened."), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|line| line.ends_with("Peer will receive following PB traceback:"))
+    );
+    assert!(log.last().unwrap().ends_with(" [-] Main loop terminated."));
+}
