@@ -53,7 +53,11 @@
 //!   ([`poetry::get_poetry`], a Deferred of the poem) that tests run against each other.
 //! * [`spread`] (the training's Perspective Broker): Twisted's remote calls, byte for byte:
 //!   [`spread::banana`], the token stream and its limits; [`spread::jelly`], values as Banana
-//!   lists, with an allow-list of what a receiver accepts.
+//!   lists, with an allow-list of what a receiver accepts; [`spread::pb`], the broker itself:
+//!   calls and answers both ways, references counted across the connection, failures a Python
+//!   caller can trap, [`spread::pb::PBServerFactory`] and [`spread::pb::PBClientFactory`].
+//! * [`cred`] (pbecho's login): [`cred::Portal`], a [`cred::Realm`] that makes avatars, the
+//!   in-memory user database, and the MD5 challenge-response PB logs in with.
 //! * [`stats`]: percentiles and histograms of measured durations, for the timing client.
 //! * [`service`] (Part 16): [`service::Service`], [`service::MultiService`],
 //!   [`service::Application`] and [`service::TcpServer`]: a server as a tree of services that a
@@ -68,6 +72,7 @@
 
 pub mod basic;
 pub mod cli;
+pub mod cred;
 pub mod defer;
 pub mod endpoints;
 pub mod keyvalue;

@@ -9,6 +9,7 @@
 //!
 //! [`jelly`] writes a value's Banana tokens straight into a [`Writer`], with no tree in between.
 
+mod convert;
 pub(crate) mod display;
 mod read;
 mod write;

@@ -12,11 +12,13 @@
 //!   becomes a list whose first element names its type; what a receiver accepts is an explicit
 //!   allow-list, never "look the name up and build it".
 //!
-//! The broker (messages, calls, answers, reference counting) and cred's login sit on top of these
-//! two and see only [`jelly::Value`]s.
+//! * [`pb`]: the Perspective Broker on top of them: messages, calls and answers, reference counting,
+//!   failures, the client and server factories, and cred's login (with [`crate::cred`]). It sees
+//!   only [`jelly::Value`]s.
 
 pub mod banana;
 pub mod jelly;
+pub mod pb;
 
 mod python;
 

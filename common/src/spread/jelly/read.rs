@@ -2,8 +2,6 @@
 
 use std::collections::HashSet;
 
-use num_bigint::BigInt;
-
 use super::{JellyError, ObjectId, SecurityOptions, Value};
 use crate::spread::banana::{Int, Item};
 use crate::spread::bytes_repr;
@@ -189,20 +187,4 @@ fn small_id(item: &Item, form: &str) -> Result<u32, JellyError> {
         _ => None,
     }
     .ok_or_else(|| malformed(format!("{form} needs a small non-negative integer")))
-}
-
-impl From<Int> for Value {
-    fn from(n: Int) -> Value {
-        match n {
-            Int::Small(n) => Value::Int(n),
-            Int::Big(n) => Value::BigInt(n),
-        }
-    }
-}
-
-impl From<BigInt> for Value {
-    /// Normalises: a value that fits in an `i64` becomes [`Value::Int`].
-    fn from(n: BigInt) -> Value {
-        Int::from(n).into()
-    }
 }

@@ -1,0 +1,281 @@
+//! Our client fed what Twisted servers sent: it must send what the Twisted client sent, byte for
+//! byte, and hand the program the answers and failures.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::vectors;
+use super::{connect, hex, to_hex};
+use crate::defer::Failure;
+use crate::spread::jelly::{SecurityOptions, Value};
+use crate::spread::pb::{
+    Answer, CallContext, PBClientFactory, Referenceable, RemoteError, RemoteReference,
+};
+
+/// What the program saw, in order.
+type Seen = Rc<RefCell<Vec<String>>>;
+
+fn note(seen: &Seen, line: String) {
+    seen.borrow_mut().push(line);
+}
+
+/// A failure's text: the remote error's type and value.
+fn failure_text(failure: &Failure) -> String {
+    match failure.downcast_ref::<RemoteError>() {
+        Some(error) => format!("{} {:?} {:?}", error.type_name, error.value, error.parents),
+        None => failure.to_string(),
+    }
+}
+
+/// Trace 01: login guest/guest, `echo("hello world")` and `error()` on the avatar, then the avatar
+/// let go. Given the server's bytes (and so its challenge), every byte we send is Twisted's: the
+/// response too, which checks MD5(MD5(password) + challenge) against spec 5.2's numbers.
+#[test]
+fn trace_01_login_echo_error_sends_twisteds_bytes() {
+    let (server, expected) = (hex(vectors::TRACE_01_S2C), hex(vectors::TRACE_01_C2S));
+    for chunk in [1, 3, server.len()] {
+        let factory = PBClientFactory::new();
+        let (mut protocol, transport) = connect(&factory);
+        let seen: Seen = Rc::default();
+        let (echoed, trapped) = (Rc::clone(&seen), Rc::clone(&seen));
+        factory
+            .login(b"guest", b"guest", None)
+            .add_callback(move |avatar: RemoteReference| {
+                avatar
+                    .call_remote("echo", vec![Value::Text("hello world".into())])
+                    .add_callback(move |answer: Value| {
+                        note(&echoed, format!("Message received: {answer}"));
+                        Ok::<(), Failure>(())
+                    });
+                avatar
+                    .call_remote("error", vec![])
+                    .add_errback(move |failure| {
+                        let error = failure.downcast_ref::<RemoteError>().unwrap();
+                        assert!(error.check("pbecho.DefinedError"));
+                        assert!(error.check("twisted.spread.pb.Error"));
+                        note(&trapped, format!("error received: {error}"));
+                        Ok::<Value, Failure>(Value::None)
+                    });
+                Ok::<(), Failure>(())
+            });
+        for piece in server.chunks(chunk) {
+            protocol.data_received(piece);
+        }
+        assert_eq!(
+            to_hex(&transport.value()),
+            to_hex(&expected),
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            *seen.borrow(),
+            [
+                "Message received: 'hello world'",
+                "error received: pbecho.DefinedError: exception!",
+            ],
+            "chunk {chunk}"
+        );
+    }
+}
+
+/// Trace 04 seen from the client: five calls one after the other, two of them failing with
+/// `KeyError`s that the program reads as `NOT FOUND: b'...'`.
+#[test]
+fn trace_04_calls_in_turn_and_reads_key_errors() {
+    let (server, expected) = (hex(vectors::TRACE_04_S2C), hex(vectors::TRACE_04_C2S));
+    let factory = PBClientFactory::new();
+    let (mut protocol, transport) = connect(&factory);
+    let seen: Seen = Rc::default();
+    let log = Rc::clone(&seen);
+    factory
+        .get_root_object()
+        .add_callback(move |root: RemoteReference| {
+            let steps: Vec<(&str, Vec<&[u8]>)> = vec![
+                ("set", vec![b"foo", b"bar"]),
+                ("get", vec![b"foo"]),
+                ("get", vec![b"missing"]),
+                ("delete", vec![b"foo"]),
+                ("get", vec![b"foo"]),
+            ];
+            call_in_turn(root, steps, log);
+            Ok::<(), Failure>(())
+        });
+    protocol.data_received(&server);
+    assert_eq!(to_hex(&transport.value()), to_hex(&expected));
+    assert_eq!(
+        *seen.borrow(),
+        [
+            "set -> b'foo'",
+            "get -> b'bar'",
+            "get -> NOT FOUND: b'missing' (builtins.KeyError)",
+            "delete -> None",
+            "get -> NOT FOUND: b'foo' (builtins.KeyError)",
+        ]
+    );
+}
+
+/// Makes each call once the one before has answered, noting what came back.
+fn call_in_turn(
+    root: RemoteReference,
+    mut steps: Vec<(&'static str, Vec<&'static [u8]>)>,
+    seen: Seen,
+) {
+    if steps.is_empty() {
+        return;
+    }
+    let (name, args) = steps.remove(0);
+    let args = args
+        .into_iter()
+        .map(|arg| Value::Bytes(arg.to_vec()))
+        .collect();
+    let next = root.clone();
+    root.call_remote(name, args).add_both(move |outcome| {
+        let line = match outcome {
+            Ok(value) => format!("{name} -> {value}"),
+            Err(failure) => {
+                let error = failure.downcast_ref::<RemoteError>().unwrap();
+                format!("{name} -> NOT FOUND: {} ({})", error.value, error.type_name)
+            }
+        };
+        note(&seen, line);
+        call_in_turn(next, steps, seen);
+        Ok::<(), Failure>(())
+    });
+}
+
+/// The client's observer of trace 07: thanks the server for each notification.
+struct Observer {
+    notified: Seen,
+    let_go: Rc<Cell<u32>>,
+}
+
+impl Referenceable for Observer {
+    fn remote_message(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+        _kwargs: Vec<(Value, Value)>,
+        _call: &CallContext,
+    ) -> Answer {
+        match (name, args.as_slice()) {
+            ("notify", [message]) => {
+                note(&self.notified, format!("notified {message}"));
+                Answer::value(Value::Text("thanks".into()))
+            }
+            _ => Answer::error(RemoteError::no_such_method(name)),
+        }
+    }
+
+    fn logout(&self) {
+        self.let_go.set(self.let_go.get() + 1);
+    }
+}
+
+/// Trace 07 seen from the client: an object passed by reference, called back and let go by the
+/// server, then a Copyable received by value (its tag allowed).
+#[test]
+fn trace_07_passes_an_observer_and_receives_a_copy() {
+    let (server, expected) = (hex(vectors::TRACE_07_S2C), hex(vectors::TRACE_07_C2S));
+    let mut security = SecurityOptions::new();
+    security.allow_copy_tag("refdemo.Point");
+    let factory = PBClientFactory::new().with_security(security);
+    let (mut protocol, transport) = connect(&factory);
+    let seen: Seen = Rc::default();
+    let let_go = Rc::new(Cell::new(0));
+    let observer = Rc::new(Observer {
+        notified: Rc::clone(&seen),
+        let_go: Rc::clone(&let_go),
+    });
+    let log = Rc::clone(&seen);
+    factory
+        .get_root_object()
+        .add_callback(move |root: RemoteReference| {
+            let observer = root.export(observer).unwrap();
+            root.call_remote("subscribe", vec![observer])
+                .add_callback(move |answer: Value| {
+                    note(&log, format!("subscribe -> {answer}"));
+                    root.call_remote("point", vec![])
+                        .add_callback(move |point: Value| {
+                            let Value::Copy(tag, _) = &point else {
+                                panic!("not a copy: {point}")
+                            };
+                            note(&log, format!("point -> {tag}"));
+                            Ok::<(), Failure>(())
+                        })
+                });
+            Ok::<(), Failure>(())
+        });
+    protocol.data_received(&server);
+    assert_eq!(to_hex(&transport.value()), to_hex(&expected));
+    assert_eq!(
+        *seen.borrow(),
+        [
+            "notified 'hi'",
+            "subscribe -> 'subscribed'",
+            "point -> refdemo.Point"
+        ]
+    );
+    assert_eq!(let_go.get(), 1, "the server's decref lets the observer go");
+}
+
+/// A Twisted client facing an offer of `("none" "pb")` picks `none`; so do we, and then speak it
+/// (probes-client.md, offer-none-first).
+#[test]
+fn the_first_known_dialect_in_the_servers_order_is_chosen() {
+    let factory = PBClientFactory::new();
+    let (mut protocol, transport) = connect(&factory);
+    let root = Rc::new(RefCell::new(None));
+    let slot = Rc::clone(&root);
+    factory.get_root_object().add_callback(move |reference| {
+        *slot.borrow_mut() = Some(reference);
+        Ok::<(), Failure>(())
+    });
+    protocol.data_received(&hex(&["028004826e6f6e6502827062"]));
+    let root = root.borrow_mut().take().expect("the root is ready");
+    root.call_remote(
+        "set",
+        vec![Value::Bytes(b"foo".to_vec()), Value::Bytes(b"bar".to_vec())],
+    );
+    assert_eq!(
+        to_hex(&transport.value()),
+        [
+            "04826e6f6e65",
+            "0280078276657273696f6e0681",
+            "078007826d65737361676501810482726f6f7403827365740181038005827475706c650382666f6f",
+            "038262617201800a8264696374696f6e617279",
+        ]
+        .concat()
+    );
+}
+
+/// An offer with no dialect we know, and a server of another version, end the connection; the
+/// root's request fails, and so does a call waiting on a lost connection.
+#[test]
+fn unknown_dialects_and_versions_close_the_connection() {
+    let factory = PBClientFactory::new();
+    let (mut protocol, transport) = connect(&factory);
+    protocol.data_received(&hex(&["01800382786d6c"]));
+    assert!(crate::protocol::Transport::is_disconnecting(&*transport));
+    assert_eq!(transport.value(), b"");
+
+    let factory = PBClientFactory::new();
+    let (mut protocol, transport) = connect(&factory);
+    let failed = Rc::new(RefCell::new(String::new()));
+    let slot = Rc::clone(&failed);
+    factory
+        .get_root_object()
+        .add_callback(move |root: RemoteReference| {
+            root.call_remote("set", vec![]).add_errback(move |failure| {
+                *slot.borrow_mut() = failure_text(&failure);
+                Ok::<Value, Failure>(Value::None)
+            });
+            Ok::<(), Failure>(())
+        });
+    protocol.data_received(&hex(&["02800282706204826e6f6e65", "028013870581"]));
+    assert!(crate::protocol::Transport::is_disconnecting(&*transport));
+    protocol.connection_lost(&crate::protocol::DisconnectReason::Done);
+    assert!(
+        failed.borrow().contains("Connection lost"),
+        "{}",
+        failed.borrow()
+    );
+}
