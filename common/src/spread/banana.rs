@@ -131,9 +131,11 @@ impl fmt::Display for Int {
 /// Why Banana refused to read or to write something. The text is the line a Twisted peer would log,
 /// exception name first (`BananaError: Security precaution: String too long.`,
 /// `NotImplementedError: Invalid Type Byte b'\x88'`, `KeyError: 122`), or ours in the same shape
-/// for the limits Twisted does not have. After a decoding error the connection must be closed.
+/// for the limits Twisted does not have. After a decoding error the connection must be closed. The
+/// text is public so that the layers above can raise Banana errors of their own with Twisted's
+/// wording (`BananaError: Banana cannot send builtins.str objects: 'frobnicate'`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BananaError(String);
+pub struct BananaError(pub String);
 
 impl BananaError {
     /// An error with Twisted's exception name `BananaError` in front of `message`.

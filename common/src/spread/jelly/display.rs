@@ -8,8 +8,8 @@ use crate::spread::{bytes_repr, python::text_repr};
 
 impl fmt::Display for Value {
     /// `b'abc'`, `'text'`, `[1, 2]`, `(1,)`, `{b'a': 1}`, `None`, `True`, `1.5`. A dereference
-    /// prints the container it names, or `[...]` inside that container itself (a cycle), as Python
-    /// prints a shared or recursive list.
+    /// prints the container it names, or `[...]` (`{...}` for a dictionary) inside that container
+    /// itself (a cycle), as Python prints a shared or recursive container.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut references = HashMap::new();
         collect(self, &mut references);
@@ -83,7 +83,13 @@ impl<'a> Printer<'a> {
                 result
             }
             Value::Dereference(id) => match self.references.get(id) {
-                Some(_) if self.open.contains(id) => f.write_str("[...]"),
+                // Inside itself: Python's mark for a recursive container of that kind.
+                Some(&inner) if self.open.contains(id) => f.write_str(match inner {
+                    Value::Dict(_) => "{...}",
+                    Value::Tuple(_) => "(...)",
+                    Value::List(_) => "[...]",
+                    _ => "...",
+                }),
                 Some(&inner) => {
                     self.open.push(*id);
                     let result = self.value(inner, f);

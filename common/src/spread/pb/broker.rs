@@ -462,8 +462,13 @@ impl Core {
     }
 
     /// Exports `object`: its luid, the same as before if it is exported already, counted once
-    /// more. `None` when the broker already exports as many objects as it may.
+    /// more. `None` when the broker already exports as many objects as it may, or the connection
+    /// is gone.
     pub(super) fn export(&self, object: Rc<dyn Referenceable>) -> Option<u32> {
+        // After the loss nothing would ever release it.
+        if !self.alive.get() {
+            return None;
+        }
         let mut state = self.state.borrow_mut();
         let address = address_of(&object);
         if let Some(&luid) = state.luids.get(&address) {

@@ -129,14 +129,12 @@ impl CallContext {
     }
 }
 
-/// Which of the peer's objects a proxy calls.
-pub(super) type Target = ObjectId;
-
 /// The one proxy for one of the peer's objects on one connection, shared by every
 /// [`RemoteReference`] to it. When the last goes, the references it counted are given back.
 pub(crate) struct Proxy {
     core: Rc<Core>,
-    target: Target,
+    /// Which of the peer's objects the proxy calls.
+    target: ObjectId,
     /// How many `("remote" luid)` mentions of the object this proxy stands for: one `decref`
     /// each when it goes. Zero for objects known by name (`root`), which are not counted.
     counted: Cell<u32>,
@@ -236,8 +234,11 @@ impl RemoteReference {
 
     /// Exports one of our objects on this reference's connection, to pass it in a call's
     /// arguments as `("remote" luid)`; the peer may then call it. An error when the connection
-    /// already exports as many objects as it may.
+    /// is gone or already exports as many objects as it may.
     pub fn export(&self, object: Rc<dyn Referenceable>) -> Result<Value, RemoteError> {
+        if !self.is_connected() {
+            return Err(RemoteError::pb_error("Calling Stale Broker"));
+        }
         match self.proxy.core.export(object) {
             Some(luid) => Ok(Value::Remote(luid)),
             None => Err(RemoteError::pb_error(

@@ -122,6 +122,12 @@ fn shared_and_cyclic_forms() {
     );
     round_trip(&cycle);
     assert_eq!(cycle.to_string(), "[[...]]");
+    let dict_cycle = Value::Reference(
+        1,
+        Box::new(Value::Dict(vec![(text("me"), Value::Dereference(1))])),
+    );
+    assert_eq!(dict_cycle.to_string(), "{'me': {...}}");
+    round_trip(&dict_cycle);
 }
 
 #[test]

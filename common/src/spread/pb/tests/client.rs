@@ -279,3 +279,62 @@ fn unknown_dialects_and_versions_close_the_connection() {
         failed.borrow()
     );
 }
+
+/// What a Twisted server may send in an `error` besides a full failure (probes-client.md): a plain
+/// byte string, and a failure with only `type`, `value`, `traceback` and `parents`. Both reach the
+/// program as a [`RemoteError`].
+#[test]
+fn any_error_value_becomes_a_remote_error() {
+    let minimal = Value::Copy(
+        crate::spread::jelly::COPYABLE_FAILURE_TAG.into(),
+        Box::new(Value::Dict(vec![
+            (
+                Value::Text("type".into()),
+                Value::Bytes(b"builtins.KeyError".to_vec()),
+            ),
+            (Value::Text("value".into()), Value::Text("b'foo'".into())),
+            (
+                Value::Text("traceback".into()),
+                Value::Text("Traceback unavailable\n".into()),
+            ),
+            (
+                Value::Text("parents".into()),
+                Value::List(vec![
+                    Value::Text("builtins.KeyError".into()),
+                    Value::Text("builtins.LookupError".into()),
+                ]),
+            ),
+        ])),
+    );
+    let minimal =
+        crate::spread::jelly::jelly_to_vec(&minimal, crate::spread::banana::Dialect::Pb).unwrap();
+    let factory = PBClientFactory::new();
+    let (mut protocol, _transport) = connect(&factory);
+    let seen: Seen = Rc::default();
+    let log = Rc::clone(&seen);
+    factory
+        .get_root_object()
+        .add_callback(move |root: RemoteReference| {
+            for name in ["set", "get"] {
+                let log = Rc::clone(&log);
+                root.call_remote(name, vec![]).add_errback(move |failure| {
+                    note(&log, failure_text(&failure));
+                    Ok::<Value, Failure>(Value::None)
+                });
+            }
+            Ok::<(), Failure>(())
+        });
+    protocol.data_received(&hex(&[
+        "02800282706204826e6f6e65028013870681",
+        "03801c8701810482626f6f6d",
+        "03801c870281",
+    ]));
+    protocol.data_received(&minimal);
+    assert_eq!(
+        *seen.borrow(),
+        [
+            r#"builtins.bytes "boom" ["builtins.bytes", "builtins.object"]"#,
+            r#"builtins.KeyError "b'foo'" ["builtins.KeyError", "builtins.LookupError"]"#,
+        ]
+    );
+}

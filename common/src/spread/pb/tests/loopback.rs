@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{KeyValueRoot, connect, echo_server};
 use crate::cred::UnauthorizedLogin;
 use crate::defer::{Deferred, Failure};
-use crate::protocol::{DisconnectReason, Protocol};
+use crate::protocol::{DisconnectReason, Protocol, Transport};
 use crate::reactor::Reactor;
 use crate::spread::jelly::Value;
 use crate::spread::pb::{
@@ -235,7 +235,8 @@ fn a_broker_exports_at_most_max_broker_refs_objects() {
     let root = value(&root);
     let kept: Rc<RefCell<Vec<RemoteReference>>> = Rc::default();
     let refused = Rc::new(RefCell::new(Vec::new()));
-    for _ in 0..MAX_BROKER_REFS + 2 {
+    // Calls `make` and keeps what it makes (so that it stays exported), or notes the refusal.
+    let make = |pair: &mut Pair| {
         let (keep, refuse, again) = (Rc::clone(&kept), Rc::clone(&refused), root.clone());
         root.call_remote("make", vec![]).add_both(move |outcome| {
             match outcome {
@@ -249,6 +250,9 @@ fn a_broker_exports_at_most_max_broker_refs_objects() {
             Ok::<(), Failure>(())
         });
         pair.pump();
+    };
+    for _ in 0..MAX_BROKER_REFS + 2 {
+        make(&mut pair);
     }
     // The root counts as one of them.
     assert_eq!(kept.borrow().len(), MAX_BROKER_REFS - 1);
@@ -259,9 +263,70 @@ fn a_broker_exports_at_most_max_broker_refs_objects() {
     // Letting one go makes room for one more.
     kept.borrow_mut().pop();
     pair.pump();
-    let again = outcome(root.call_remote("make", vec![]));
+    make(&mut pair);
+    assert_eq!(kept.borrow().len(), MAX_BROKER_REFS - 1);
+    assert!(!pair.server_out.is_disconnecting());
+    // The fourth refusal closes the connection, as Twisted's does.
+    make(&mut pair);
+    assert_eq!(refused.borrow().len(), 3);
+    assert!(pair.server_out.is_disconnecting());
+}
+
+/// A root whose `shared` answers the same object twice, `(obj, obj)`.
+struct Sharer {
+    object: Rc<dyn Referenceable>,
+}
+
+impl Referenceable for Sharer {
+    fn remote_message(
+        &self,
+        _name: &str,
+        _args: Vec<Value>,
+        _kwargs: Vec<(Value, Value)>,
+        call: &CallContext,
+    ) -> Answer {
+        let first = call.export(Rc::clone(&self.object));
+        let second = call.export(Rc::clone(&self.object));
+        Answer::value(Value::Tuple(vec![first, second]))
+    }
+}
+
+/// One object exported twice keeps its luid and counts two references; the importer gives both
+/// back when it lets go, and only then is the object released (its logout runs once).
+#[test]
+fn an_object_exported_twice_has_one_luid_and_two_references() {
+    let logouts = Rc::new(Cell::new(0));
+    let object = Rc::new(super::Perspective {
+        logouts: Rc::clone(&logouts),
+        mind: None,
+    });
+    let server = PBServerFactory::new(Rc::new(Sharer { object }));
+    let client = PBClientFactory::new();
+    let root = outcome(client.get_root_object());
+    let mut pair = Pair::new(&client, &server);
+    let root = value(&root);
+    let held = Rc::new(RefCell::new(None));
+    let (slot, again) = (Rc::clone(&held), root.clone());
+    root.call_remote("shared", vec![])
+        .add_callback(move |pair: Value| {
+            assert_eq!(pair, Value::Tuple(vec![Value::Remote(1), Value::Remote(1)]));
+            *slot.borrow_mut() = again.remote_reference(&Value::Remote(1));
+            Ok::<(), Failure>(())
+        });
     pair.pump();
-    assert!(matches!(value(&again), Value::Remote(_)));
+    let reference = held.borrow_mut().take().unwrap();
+    assert_eq!(logouts.get(), 0);
+    let echoed = outcome(reference.call_remote("echo", vec![Value::Int(1)]));
+    pair.pump();
+    assert_eq!(value(&echoed), Value::Int(1));
+    drop(reference);
+    assert_eq!(
+        super::to_hex(&pair.client_out.value()),
+        "02801d87018102801d870181",
+        "two decrefs"
+    );
+    pair.pump();
+    assert_eq!(logouts.get(), 1);
 }
 
 #[test]

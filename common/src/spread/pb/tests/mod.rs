@@ -176,9 +176,9 @@ impl Referenceable for KeyValueRoot {
 
 /// pbecho's avatar: `echo` answers its argument, `error` raises pbecho's `DefinedError`; each
 /// logout is counted; `call_mind` calls the mind given at login.
-struct Perspective {
-    logouts: Rc<Cell<u32>>,
-    mind: Option<RemoteReference>,
+pub(super) struct Perspective {
+    pub(super) logouts: Rc<Cell<u32>>,
+    pub(super) mind: Option<RemoteReference>,
 }
 
 impl Referenceable for Perspective {

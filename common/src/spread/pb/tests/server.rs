@@ -185,8 +185,18 @@ impl Referenceable for SlowRoot {
 }
 
 /// `("message" id "root" name wanted ("tuple") ("dictionary"))` in the pb dialect.
-fn call_bytes(id: u8, name: &str, wanted: bool) -> Vec<u8> {
-    let mut out = vec![0x07, 0x80, 0x1a, 0x87, id, 0x81, 0x04, 0x82];
+fn call_bytes(id: u32, name: &str, wanted: bool) -> Vec<u8> {
+    let mut out = vec![0x07, 0x80, 0x1a, 0x87];
+    // The id's base-128 digits, least significant first, then INT.
+    let mut rest = id;
+    loop {
+        out.push((rest % 128) as u8);
+        rest /= 128;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&[0x81, 0x04, 0x82]);
     out.extend_from_slice(b"root");
     out.extend_from_slice(&[name.len() as u8, 0x82]);
     out.extend_from_slice(name.as_bytes());
@@ -351,4 +361,43 @@ fn a_client_that_does_not_read_its_answers_is_not_read_either() {
         .filter(|w| *w == [0x03, 0x80, 0x1c, 0x87])
         .count();
     assert_eq!(errors, 3, "the three waiting calls are answered");
+}
+
+/// The peer's calls whose answers we owe are bounded: past the limit, a call is answered with an
+/// error at once, and the connection goes on.
+#[test]
+fn calls_we_owe_answers_to_are_bounded() {
+    let root = Rc::new(SlowRoot {
+        pending: Default::default(),
+    });
+    let factory = PBServerFactory::new(root.clone());
+    let (mut protocol, transport) = connect(&factory);
+    protocol.data_received(&hex(&[CLIENT_OPENING]));
+    let limit = crate::spread::pb::MAX_PENDING_CALLS as u32;
+    for id in 1..=limit {
+        protocol.data_received(&call_bytes(id, "slow", true));
+    }
+    transport.clear();
+    protocol.data_received(&call_bytes(limit + 1, "slow", true));
+    let refused = transport.value();
+    assert!(
+        refused.starts_with(&[0x03, 0x80, 0x1c, 0x87]),
+        "an error answer"
+    );
+    assert!(
+        refused.windows(20).any(|w| w == b"Too many calls await"),
+        "{}",
+        String::from_utf8_lossy(&refused)
+    );
+    // Once one is answered there is room again.
+    root.pending
+        .borrow_mut()
+        .pop()
+        .unwrap()
+        .callback(Value::None)
+        .unwrap();
+    transport.clear();
+    protocol.data_received(&call_bytes(limit + 2, "slow", true));
+    assert_eq!(transport.value(), b"");
+    assert!(!transport.is_disconnecting());
 }
