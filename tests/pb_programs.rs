@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::process::Output;
 
 use support::{Listening, closed_port, lines, run};
@@ -224,4 +226,68 @@ fn keyvalue_pb_stores_typed_values() {
             .any(|line| line.ends_with("Peer will receive following PB traceback:"))
     );
     assert!(log.last().unwrap().ends_with(" [-] Main loop terminated."));
+}
+
+/// Sends `request` over the line protocol on `port` and gives the reply line, without its CR LF.
+fn line_request(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(format!("{request}\r\n").as_bytes())
+        .unwrap();
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply).unwrap();
+    reply.trim_end_matches("\r\n").to_owned()
+}
+
+#[test]
+fn keyvalue_server2_shares_one_store_between_both_protocols() {
+    let server = Listening::start("keyvalue-server2", &["--port", "0", "--pb-port", "0"], 2);
+    let (line, pb) = (server.port(0), server.port(1).to_string());
+    let call =
+        |args: &[&str]| outcome(&run("ipc-client", &[&["--server", &pb][..], args].concat()));
+    let ok = |line: &str| (strings(&[line]), vec![], Some(0));
+
+    assert_eq!(line_request(line, "set a hello world"), "STORED");
+    assert_eq!(
+        call(&["--bytes", "--method", "get", "a"]),
+        ok("b'hello world'")
+    );
+    // A text key is another key, which the line protocol cannot name.
+    assert_eq!(
+        call(&["--method", "get", "a"]),
+        (
+            vec![],
+            strings(&["ipc-client: builtins.KeyError: 'a'"]),
+            Some(1)
+        )
+    );
+    assert_eq!(
+        call(&["--bytes", "--method", "set", "b", "from pb"]),
+        ok("b'b'")
+    );
+    assert_eq!(line_request(line, "get b"), "VALUE b from pb");
+    assert_eq!(
+        call(&["--bytes", "--method", "set", "c", "x\r\nSTORED"]),
+        ok("b'c'")
+    );
+    assert_eq!(line_request(line, "get c"), "VALUE c b'x\\r\\nSTORED'");
+    assert_eq!(line_request(line, "delete b"), "DELETED b");
+    assert_eq!(
+        call(&["--bytes", "--method", "delete", "b"]),
+        (
+            vec![],
+            strings(&["ipc-client: builtins.KeyError: b'b'"]),
+            Some(1)
+        )
+    );
+    assert_eq!(line_request(line, "get b"), "GET_NOT_FOUND b");
+
+    let (status, log, _) = server.terminate();
+    assert!(status.success());
+    let log = lines(&log);
+    assert!(
+        log.iter()
+            .any(|entry| entry.ends_with(" [-] R set a hello world")),
+        "{log:?}"
+    );
 }

@@ -67,20 +67,28 @@ impl TypedStore {
         encode_key(&Value::Bytes(key.to_vec())).unwrap_or_default()
     }
 
-    /// The line protocol's value for `value`: the bytes themselves for a byte string, the text
-    /// for text, and Python's repr for anything else.
+    /// The line protocol's value for the entry `encoded`: the bytes themselves for a byte
+    /// string, the text for text, and Python's repr for anything else, or for bytes or text that
+    /// hold a line break (which would end the reply's line early and forge another).
     pub(crate) fn bytes_value(encoded: &[u8]) -> Vec<u8> {
-        match decode(encoded) {
-            Ok(Value::Bytes(bytes)) => bytes,
-            Ok(Value::Text(text)) => text.into_bytes(),
-            Ok(other) => other.to_string().into_bytes(),
-            Err(error) => error.value.into_bytes(),
+        let value = match decode(encoded) {
+            Ok(value) => value,
+            Err(error) => return error.value.into_bytes(),
+        };
+        let plain = match &value {
+            Value::Bytes(bytes) => Some(bytes.clone()),
+            Value::Text(text) => Some(text.clone().into_bytes()),
+            _ => None,
+        };
+        match plain {
+            Some(bytes) if !bytes.iter().any(|&byte| byte == b'\r' || byte == b'\n') => bytes,
+            _ => value.to_string().into_bytes(),
         }
     }
 
-    /// The underlying store of encoded entries.
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+    /// The encoded entry of `key`, if any.
+    pub(crate) fn encoded(&self, key: &[u8]) -> Option<std::rc::Rc<[u8]>> {
+        self.store.get(key).ok()
     }
 }
 
