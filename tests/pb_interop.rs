@@ -9,6 +9,9 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
 use support::twisted::{self, PythonServer};
 use support::{Listening, lines, run};
 
@@ -253,4 +256,29 @@ fn our_ipc_client_calls_twisted_servers() {
             Some(1)
         )
     );
+}
+
+/// keyvalue-web2's pages over Twisted's keyvalue_pb.py: the same pages as over ours.
+#[test]
+fn our_keyvalue_web2_uses_a_twisted_store() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let store = PythonServer::start(&python, "keyvalue_pb_server.py");
+    let address = format!("127.0.0.1:{}", store.port);
+    let web = Listening::start("keyvalue-web2", &["--port", "0", "--store", &address], 1);
+    web.wait_for_line(|line| line.ends_with(" [-] listening"));
+    let port = web.port(0);
+    let body = |target: &str| {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET {target} HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split_once("\r\n\r\n").unwrap().1.to_owned()
+    };
+    assert_eq!(body("/set?key=a&value=two+words"), "a");
+    assert_eq!(body("/get?key=a"), "two words");
+    assert_eq!(body("/get?key=b"), "NOT FOUND: 'b'");
+    assert_eq!(body("/delete?key=a"), "a");
+    assert_eq!(body("/delete?key=a"), "NOT FOUND: 'a'");
 }

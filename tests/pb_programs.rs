@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::Output;
 
@@ -289,5 +289,54 @@ fn keyvalue_server2_shares_one_store_between_both_protocols() {
         log.iter()
             .any(|entry| entry.ends_with(" [-] R set a hello world")),
         "{log:?}"
+    );
+}
+
+/// GETs `target` from the web server on `port` in HTTP/1.0 (so the body is not chunked and ends
+/// with the connection): its status line and its body.
+fn http_get(port: u16, target: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[test]
+fn keyvalue_web2_serves_the_pages_over_pb() {
+    let store = Listening::start("keyvalue-pb", &["--port", "0"], 1);
+    let address = format!("127.0.0.1:{}", store.port(0));
+    let web = Listening::start("keyvalue-web2", &["--port", "0", "--store", &address], 1);
+    web.wait_for_line(|line| line.ends_with(" [-] listening"));
+    let port = web.port(0);
+    let ok = |body: &str| ("HTTP/1.0 200 OK".to_owned(), body.to_owned());
+
+    assert_eq!(http_get(port, "/set?key=a&value=two+words"), ok("a"));
+    assert_eq!(http_get(port, "/get?key=a"), ok("two words"));
+    assert_eq!(http_get(port, "/get?key=b"), ok("NOT FOUND: 'b'"));
+    // The keys travel as bytes, as the original's did.
+    let client = run(
+        "ipc-client",
+        &["--server", &address, "--bytes", "--method", "get", "a"],
+    );
+    assert_eq!(lines(&client.stdout), ["b'two words'"]);
+    assert_eq!(http_get(port, "/delete?key=a"), ok("a"));
+    assert_eq!(http_get(port, "/delete?key=a"), ok("NOT FOUND: 'a'"));
+    assert_eq!(http_get(port, "/get?key=a"), ok("NOT FOUND: 'a'"));
+    assert_eq!(
+        http_get(port, "/set?key=a").0,
+        "HTTP/1.0 500 Internal Server Error"
+    );
+    assert!(http_get(port, "/").1.starts_with("<html><body>"));
+
+    drop(store);
+    web.wait_for_line(|line| line.contains("Lost the connection to the key-value store"));
+    assert_eq!(
+        http_get(port, "/get?key=a"),
+        (
+            "HTTP/1.0 503 Service Unavailable".to_owned(),
+            format!("The key-value store at {address} is not reachable.\n")
+        )
     );
 }
