@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use common::cred::respond;
-use common::spread::banana::{Decoder, Dialect, Int, Item, Writer};
-use common::spread::jelly::{SecurityOptions, Value, jelly, unjelly};
+use common::spread::banana::{BananaError, Decoder, Dialect, Int, Item, Writer};
+use common::spread::jelly::{JellyError, SecurityOptions, Value, jelly, unjelly};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -97,6 +97,22 @@ async fn run(port: u16, in_flight: u64, length: Duration) -> Result<ExitCode, St
     })
 }
 
+/// Writes the start of `("message" id object method 1 ...)`, up to the arguments.
+fn message_head(
+    writer: &mut Writer<'_>,
+    id: u64,
+    object: &Item,
+    method: &str,
+) -> Result<(), BananaError> {
+    writer.list_header(7)?;
+    writer.bytes(b"message")?;
+    writer.int(id as i64);
+    writer.item(object)?;
+    writer.bytes(method.as_bytes())?;
+    writer.int(1);
+    Ok(())
+}
+
 /// One PB connection, as seen from the client.
 struct Connection {
     stream: TcpStream,
@@ -143,7 +159,7 @@ impl Connection {
             Value::Bytes(user.to_vec()),
         )?;
         self.send(&mut out).await?;
-        let challenge = match self.next_answer().await? {
+        let (challenge, challenger) = match self.next_answer().await? {
             (1, Ok(Value::Tuple(parts))) => match parts.as_slice() {
                 [Value::Bytes(challenge), Value::Remote(challenger)] => {
                     (challenge.clone(), i64::from(*challenger))
@@ -152,12 +168,12 @@ impl Connection {
             },
             other => return Err(format!("unexpected answer to login: {other:?}")),
         };
-        let response = respond(&challenge.0, password);
+        let response = respond(&challenge, password);
         let arguments = Value::Tuple(vec![Value::Bytes(response.to_vec()), Value::None]);
         self.message(
             &mut out,
             2,
-            Item::Int(Int::Small(challenge.1)),
+            Item::Int(Int::Small(challenger)),
             "respond",
             &arguments,
         )?;
@@ -202,16 +218,8 @@ impl Connection {
         arguments: &Value,
     ) -> Result<(), String> {
         let mut writer = Writer::new(out, Dialect::Pb);
-        let written = (|| {
-            writer.list_header(7)?;
-            writer.bytes(b"message")?;
-            writer.int(id as i64);
-            writer.item(&object)?;
-            writer.bytes(method.as_bytes())?;
-            writer.int(1);
-            Ok::<(), common::spread::jelly::JellyError>(())
-        })();
-        written
+        message_head(&mut writer, id, &object, method)
+            .map_err(JellyError::from)
             .and_then(|()| jelly(arguments, &mut writer))
             .and_then(|()| jelly(&Value::Dict(Vec::new()), &mut writer))
             .map_err(|error| error.to_string())
