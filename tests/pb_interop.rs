@@ -81,6 +81,7 @@ fn a_twisted_client_calls_our_pbecho_server() {
         &[&port, "guest", "guest", "héllo"],
     );
     assert_eq!(lines(&client.stdout)[1], "Message received: héllo");
+    server.wait_for_line(|line| line == "<pbecho.SimplePerspective guest #2> logged out");
 
     let client = twisted::run(&python, "pbecho_client.py", &[&port, "guest", "wrong"]);
     assert_eq!(
