@@ -119,6 +119,31 @@ fn clients_with_no_server_say_so_in_one_line() {
 }
 
 #[test]
+fn clients_give_up_on_a_server_that_says_nothing() {
+    // The kernel accepts the connections; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    let pbecho = run("pbecho-client", &[&address, "--timeout", "300ms"]);
+    assert_eq!(
+        outcome(&pbecho),
+        (
+            vec![],
+            strings(&["pbecho-client: error: no answer within 300ms"]),
+            Some(1)
+        )
+    );
+    let ipc = run("ipc-client", &["--server", &address, "--timeout", "300ms"]);
+    assert_eq!(
+        outcome(&ipc),
+        (
+            vec![],
+            strings(&["ipc-client: error: no answer within 300ms"]),
+            Some(1)
+        )
+    );
+}
+
+#[test]
 fn bad_options_are_usage_errors() {
     for args in [
         &["--user", "nopassword"][..],

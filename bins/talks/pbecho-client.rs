@@ -8,8 +8,8 @@
 //! does: the failure is trapped by the name of its class, which the server sent, as Twisted's
 //! `failure.trap(DefinedError)` does. Then it stops, exit status 0.
 //!
-//! A refused login, a server that cannot be reached, or any other failure is one line on stderr
-//! and exit status 1. It talks to our `pbecho-server` and to Twisted's own pbecho server alike.
+//! A refused login, a server that cannot be reached or does not answer within `--timeout`, or any
+//! other failure is one line on stderr and exit status 1. It talks to our `pbecho-server` and to Twisted's own pbecho server alike.
 //!
 //! ```text
 //! terminal 1:  cargo run --bin pbecho-server
@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::duration::parse_timeout;
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::{program_name, report_error};
 use common::cred::UnauthorizedLogin;
@@ -63,7 +63,8 @@ struct Options {
     #[arg(long, default_value = "hello world")]
     text: String,
 
-    /// How long connecting may take: seconds (2.5) or a number with a unit (500ms).
+    /// How long the whole exchange may take, connecting, logging in and both calls: seconds
+    /// (2.5) or a number with a unit (500ms).
     #[arg(long, value_name = "DURATION", default_value = "30", value_parser = parse_timeout)]
     timeout: Duration,
 }
@@ -182,6 +183,18 @@ fn main() -> ExitCode {
             let _ = to_stop.stop();
             Ok::<(), Failure>(())
         });
+    // A server that accepts and then says nothing (or not all) must not keep us for ever.
+    let (watched, stopper, limit) = (Rc::clone(&ending), reactor.clone(), options.timeout);
+    reactor.call_later(limit, move || {
+        if watched.get() == Ending::Running {
+            report_error(format!(
+                "no answer within {}",
+                TimeFormat::Human.show(limit)
+            ));
+            watched.set(Ending::Failed);
+            let _ = stopper.stop();
+        }
+    });
     let _ = reactor.run();
     factory.disconnect();
     match ending.get() {

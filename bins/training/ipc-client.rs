@@ -5,8 +5,8 @@
 //! arguments (`--method set a hello`, text unless `--bytes`), so it is also a command-line client
 //! of `keyvalue-pb`. The answer is printed as Python's print shows it (text as it is, anything
 //! else as its repr). A failed call is one line on stderr, `ipc-client: builtins.KeyError: 'a'`,
-//! and exit status 1; so is a server that cannot be reached (the training's client printed the
-//! error and went on waiting for ever).
+//! and exit status 1; so is a server that cannot be reached or does not answer within `--timeout`
+//! (the training's client printed the error and went on waiting for ever).
 //!
 //! ```text
 //! terminal 1:  cargo run --bin ipc-server
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::duration::parse_timeout;
+use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::{program_name, report_error};
 use common::defer::Failure;
@@ -52,7 +52,8 @@ struct Options {
     #[arg(long)]
     bytes: bool,
 
-    /// How long connecting may take: seconds (10) or a number with a unit (500ms).
+    /// How long connecting and then the call may take: seconds (10) or a number with a unit
+    /// (500ms).
     #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     timeout: Duration,
 
@@ -97,6 +98,18 @@ fn main() -> ExitCode {
             let _ = to_stop.stop();
             Ok::<(), Failure>(())
         });
+    // A server that accepts and then says nothing must not keep us for ever.
+    let (watched, stopper, limit) = (Rc::clone(&status), reactor.clone(), options.timeout);
+    reactor.call_later(limit, move || {
+        if watched.get().is_none() {
+            report_error(format!(
+                "no answer within {}",
+                TimeFormat::Human.show(limit)
+            ));
+            watched.set(Some(1));
+            let _ = stopper.stop();
+        }
+    });
     let _ = reactor.run();
     factory.disconnect();
     match status.get() {
