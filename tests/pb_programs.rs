@@ -61,6 +61,29 @@ fn pbecho_client_and_server_echo_and_trap_the_error() {
 }
 
 #[test]
+fn pbecho_server_survives_garbage_and_serves_the_next_client() {
+    let server = Listening::start("pbecho-server", &["--port", "0"], 1);
+    let port = server.port(0);
+    for junk in [
+        &b"\x88\x88\x88"[..],                  // an unknown type byte
+        &[0x7f; 100],                          // a prefix longer than 64 bytes
+        b"\x02\x80\x02\x82pb\x7f\x7f\x7f\x82", // a string far over the size limit
+        &[0x01, 0x80].repeat(5000),            // lists nested 5,000 deep
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _ = stream.write_all(junk);
+        let mut rest = Vec::new();
+        // The server closes the connection (after its offer), whatever it read.
+        let _ = stream.read_to_end(&mut rest);
+    }
+    let client = run("pbecho-client", &[&format!("127.0.0.1:{port}")]);
+    assert_eq!(
+        outcome(&client),
+        (strings(&PBECHO_SESSION), vec![], Some(0))
+    );
+}
+
+#[test]
 fn pbecho_logins_are_checked() {
     let server = Listening::start(
         "pbecho-server",
@@ -251,6 +274,31 @@ fn keyvalue_pb_stores_typed_values() {
             .any(|line| line.ends_with("Peer will receive following PB traceback:"))
     );
     assert!(log.last().unwrap().ends_with(" [-] Main loop terminated."));
+}
+
+#[test]
+fn keyvalue_pb_keeps_to_its_memory_bound() {
+    let server = Listening::start("keyvalue-pb", &["--port", "0", "--max-memory", "100"], 1);
+    let port = server.port(0).to_string();
+    let call = |args: &[&str]| {
+        outcome(&run(
+            "ipc-client",
+            &[&["--server", &port][..], args].concat(),
+        ))
+    };
+    let big = "x".repeat(200);
+    let (out, err, status) = call(&["--method", "set", "big", &big]);
+    assert_eq!((out, status), (vec![], Some(1)));
+    assert!(
+        err[0].starts_with("ipc-client: builtins.MemoryError: "),
+        "{err:?}"
+    );
+    // Older entries make way for new ones.
+    for key in ["a", "b", "c", "d", "e"] {
+        assert_eq!(call(&["--method", "set", key, &"v".repeat(20)]).2, Some(0));
+    }
+    assert_eq!(call(&["--method", "get", "e"]).0, ["v".repeat(20)]);
+    assert_eq!(call(&["--method", "get", "a"]).2, Some(1));
 }
 
 /// Sends `request` over the line protocol on `port` and gives the reply line, without its CR LF.

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::duration::parse_duration;
+use common::cli::poem::parse_size;
 use common::cli::server::{ListenOptions, run_logged_server};
 use common::keyvalue::{Store, StoreOptions};
 use common::spread::pb::PBServerFactory;
@@ -52,6 +53,11 @@ struct Options {
     /// How long an entry lives after it was last set: seconds (15) or with a unit (2s).
     #[arg(long, value_name = "DURATION", default_value = "15", value_parser = parse_duration)]
     ttl: Duration,
+
+    /// The most the keys and values may take together, in bytes (or with a unit: 64KiB, 16MB);
+    /// beyond it the least recently used entries are dropped. No bound unless given.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -59,7 +65,7 @@ fn main() -> ExitCode {
     let endpoints = options.listen.endpoints(PORT);
     let store_options = StoreOptions {
         ttl: options.ttl,
-        max_memory: None,
+        max_memory: options.max_memory,
     };
     run_logged_server(&endpoints, |reactor| {
         let store = TypedStore::new(Store::new(reactor, store_options));

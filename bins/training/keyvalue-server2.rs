@@ -28,6 +28,7 @@ use clap::Parser;
 use common::basic::{LineHandler, LineReceiver, Lines};
 use common::cli::address::listen_port;
 use common::cli::duration::parse_duration;
+use common::cli::poem::parse_size;
 use common::cli::server::{listen_on, run_server};
 use common::endpoints::{DEFAULT_INTERFACE, ServerEndpoint};
 use common::keyvalue::protocol::{Reply, Request};
@@ -64,6 +65,11 @@ struct Options {
     /// How long an entry lives after it was last set: seconds (15) or with a unit (2s).
     #[arg(long, value_name = "DURATION", default_value = "15", value_parser = parse_duration)]
     ttl: Duration,
+
+    /// The most the keys and values may take together, in bytes (or with a unit: 64KiB, 16MB);
+    /// beyond it the least recently used entries are dropped. No bound unless given.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<usize>,
 }
 
 /// One line-protocol connection: each line a request, answered at once from the shared store.
@@ -119,7 +125,7 @@ fn main() -> ExitCode {
     let pb = [ServerEndpoint::tcp(options.pb_port, &options.interface)];
     let store_options = StoreOptions {
         ttl: options.ttl,
-        max_memory: None,
+        max_memory: options.max_memory,
     };
     run_server(|reactor| {
         log::start_logging(io::stdout());
