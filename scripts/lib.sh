@@ -1,5 +1,6 @@
-# Shared by the scripts (the demo, the tour, the benchmarks): where cargo put the programs, and
-# starting a server and reading the port it reports. Sourced, not run.
+# Shared by the scripts (the demo, the tour, the benchmarks, the interoperability set-up): where
+# cargo put the programs, starting a server and reading the port it reports, and a Python with
+# Twisted. Sourced, not run.
 #
 # Sourcing it sets `root` (the top of the project), `workdir` (a temporary directory) and traps that
 # stop every server started with `start` and remove `workdir` when the script ends, Ctrl-C included.
@@ -62,4 +63,29 @@ start() {
 stop() {
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+}
+
+# The virtual environment with Twisted that the benchmarks compare against and the PB
+# interoperability tests talk to. It lives in the user's cache, outside any clone, so that every
+# clone, worktree and CI run on this machine installs it once.
+twisted_venv=${XDG_CACHE_HOME:-$HOME/.cache}/twisted-intro/twisted-venv
+
+# twisted_ready: whether the virtual environment exists and imports Twisted.
+twisted_ready() {
+    [ -x "$twisted_venv/bin/python" ] && "$twisted_venv/bin/python" -c 'import twisted' 2>/dev/null
+}
+
+# twisted_python: prints the path of a Python with Twisted, creating the virtual environment the
+# first time (pip install twisted, from PyPI); prints nothing if that fails, having said why on
+# stderr.
+twisted_python() {
+    if ! twisted_ready; then
+        echo "Setting up Twisted in $twisted_venv (once)..." >&2
+        mkdir -p "$(dirname "$twisted_venv")"
+        if ! { python3 -m venv "$twisted_venv" && "$twisted_venv/bin/pip" install --quiet twisted; } >&2; then
+            echo "Twisted could not be installed (is PyPI reachable?)" >&2
+            return 0
+        fi
+    fi
+    echo "$twisted_venv/bin/python"
 }

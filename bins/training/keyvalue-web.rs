@@ -27,6 +27,8 @@
 
 #[path = "support/keyvalue_clients.rs"]
 mod keyvalue_clients;
+#[path = "support/keyvalue_site.rs"]
+mod keyvalue_site;
 
 use std::cell::Cell;
 use std::process::ExitCode;
@@ -43,34 +45,14 @@ use common::keyvalue::{ClientError, KeyValueClient};
 use common::log;
 use common::protocol::{Backoff, ReconnectEvent, ReconnectingClientFactory};
 use common::reactor::Reactor;
-use common::web::{Branch, Render, RenderResult, Request, Resource, SiteLog, serve_site};
+use common::web::{SiteLog, serve_site};
 use http::StatusCode;
 
 use keyvalue_clients::ServerOptions;
+use keyvalue_site::{Backend, Operation, Refusal, make_site};
 
 /// The training's port.
 const PORT: u16 = 8000;
-
-/// The page at `/`: a form for each of the three pages.
-const INDEX: &str = r#"<html><body>
-    <form action="/get">
-        <h2>Get</h2>
-        key: <input type="text" name="key">
-        <input type="submit" value="Get">
-    </form>
-    <form action="/set">
-        <h2>Set</h2>
-        key: <input type="text" name="key">
-        value: <input type="text" name="value">
-        <input type="submit" value="Set">
-    </form>
-    <form action="/delete">
-        <h2>Delete</h2>
-        key: <input type="text" name="key">
-        <input type="submit" value="Delete">
-    </form>
-</body></html>
-"#;
 
 /// Web pages to get, set and delete the keys of the training's key-value store (keyvalue-server),
 /// logging each request on stdout (EuroPython 2011 training). Serves even while the store is down
@@ -93,16 +75,6 @@ struct Options {
     /// a number with a unit (500ms).
     #[arg(long, value_name = "DURATION", default_value = "5", value_parser = parse_duration)]
     max_retry_delay: Duration,
-}
-
-/// The page at `/` (the root's child `""`), a plain resource as in the original: its whole body,
-/// with the site's `Content-Length` and default `Content-Type: text/html`.
-struct Index;
-
-impl Resource for Index {
-    fn render_get(&self, _request: &Request) -> RenderResult {
-        Ok(Render::body(INDEX))
-    }
 }
 
 /// The connection to the store, as every page shares it.
@@ -172,146 +144,76 @@ impl Store {
     }
 }
 
-/// Which page.
-#[derive(Clone, Copy)]
-enum Operation {
-    Get,
-    Set,
-    Delete,
-}
-
-/// `/get`, `/set` or `/delete`.
-struct StorePage {
-    operation: Operation,
-    store: Store,
-}
-
-impl Resource for StorePage {
-    fn render_get(&self, request: &Request) -> RenderResult {
-        // A missing argument is a failure, which the site answers with a 500.
-        let key = request.require_arg("key")?.to_owned();
-        let value = match self.operation {
-            Operation::Set => request.require_arg("value")?.to_owned(),
-            Operation::Get | Operation::Delete => String::new(),
-        };
+impl Backend for Store {
+    fn request(
+        &self,
+        operation: Operation,
+        key: &str,
+        value: &str,
+    ) -> Result<Deferred<Vec<u8>>, Refusal> {
         if !valid_key(key.as_bytes()) {
-            return Ok(refuse(
-                request,
+            return Err((
                 StatusCode::BAD_REQUEST,
-                "A key must be one word: not empty, without spaces, tabs, CR or LF.\n",
+                "A key must be one word: not empty, without spaces, tabs, CR or LF.\n".to_owned(),
             ));
         }
-        if matches!(self.operation, Operation::Set) && !valid_value(value.as_bytes()) {
-            return Ok(refuse(
-                request,
+        if operation == Operation::Set && !valid_value(value.as_bytes()) {
+            return Err((
                 StatusCode::BAD_REQUEST,
-                "A value must not be empty, hold a CR or LF, or start or end with a space.\n",
+                "A value must not be empty, hold a CR or LF, or start or end with a space.\n"
+                    .to_owned(),
             ));
         }
-        let Some(client) = self.store.connection.current() else {
-            return Ok(refuse(
-                request,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &self.store.unreachable(),
-            ));
+        let Some(client) = self.connection.current() else {
+            return Err((StatusCode::SERVICE_UNAVAILABLE, self.unreachable()));
         };
-
-        // The body the store's answer makes, once it is in.
-        let body: Deferred<Vec<u8>> = match self.operation {
+        Ok(match operation {
             Operation::Get => client.get(key.as_bytes()),
             Operation::Set => client
                 .set(key.as_bytes(), value.as_bytes())
                 .add_callback(|()| Ok::<_, Failure>(b"STORED".to_vec())),
             Operation::Delete => {
-                let deleted = key.clone().into_bytes();
+                let deleted = key.as_bytes().to_vec();
                 client
                     .delete(key.as_bytes())
                     .add_callback(move |()| Ok::<_, Failure>(deleted))
             }
-        };
-        let (request, store) = (request.clone(), self.store.clone());
-        body.add_both(move |answer| {
-            write_answer(&request, &store, answer);
-            Ok::<(), Failure>(())
-        });
-        Ok(Render::NotDoneYet)
+        })
     }
-}
 
-/// Writes the page once the store has answered (or could not): the body, `NOT FOUND: 'K'` for a
-/// miss, or an error status with a sentence saying what went wrong.
-fn write_answer(request: &Request, store: &Store, answer: Result<Vec<u8>, Failure>) {
-    // A client that left gets nothing (and finishing its request would be an error).
-    if request.is_lost() {
-        return;
-    }
-    let body = match answer {
-        Ok(body) => body,
-        Err(failure) => match failure.downcast_ref::<ClientError>() {
+    fn failed(&self, failure: &Failure) -> Result<Vec<u8>, Refusal> {
+        match failure.downcast_ref::<ClientError>() {
             // The message of the training's KeyError: the key in quotes.
             Some(ClientError::NotFound(_)) => {
-                format!("NOT FOUND: {}", failure.error()).into_bytes()
+                Ok(format!("NOT FOUND: {}", failure.error()).into_bytes())
             }
             Some(ClientError::ConnectionLost(_)) => {
-                return stream_refusal(
-                    request,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &store.unreachable(),
-                );
+                Err((StatusCode::SERVICE_UNAVAILABLE, self.unreachable()))
             }
-            Some(ClientError::Timeout(limit)) => {
-                let sentence = format!(
+            Some(ClientError::Timeout(limit)) => Err((
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
                     "The key-value store at {} did not answer within {}.\n",
-                    store.address,
+                    self.address,
                     TimeFormat::Human.show(*limit)
-                );
-                return stream_refusal(request, StatusCode::GATEWAY_TIMEOUT, &sentence);
-            }
+                ),
+            )),
             _ => {
                 let why = failure.error().to_string();
-                log::msg(format!("The key-value store at {}: {why}", store.address));
-                let sentence = format!("The key-value store at {}: {why}.\n", store.address);
-                return stream_refusal(request, StatusCode::BAD_GATEWAY, &sentence);
+                log::msg(format!("The key-value store at {}: {why}", self.address));
+                Err((
+                    StatusCode::BAD_GATEWAY,
+                    format!("The key-value store at {}: {why}.\n", self.address),
+                ))
             }
-        },
-    };
-    request.write(&body);
-    request.finish();
-}
-
-/// An error answer given at once, as plain text.
-fn refuse(request: &Request, status: StatusCode, sentence: &str) -> Render {
-    request.set_response_code(status);
-    let _ = request.set_header("Content-Type", "text/plain; charset=utf-8");
-    Render::body(sentence.to_owned())
-}
-
-/// An error answer given later, once the store has failed the request.
-fn stream_refusal(request: &Request, status: StatusCode, sentence: &str) {
-    request.set_response_code(status);
-    let _ = request.set_header("Content-Type", "text/plain; charset=utf-8");
-    request.write(sentence.as_bytes());
-    request.finish();
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let options = Options::parse();
     let endpoints = options.listen.endpoints(PORT);
     serve_site(&endpoints, SiteLog::Stdout, |reactor| {
-        let store = Store::connect(reactor, &options);
-        let root = Rc::new(Branch::new());
-        root.put_child("", Rc::new(Index));
-        for (name, operation) in [
-            ("get", Operation::Get),
-            ("set", Operation::Set),
-            ("delete", Operation::Delete),
-        ] {
-            let page = StorePage {
-                operation,
-                store: store.clone(),
-            };
-            root.put_child(name, Rc::new(page));
-        }
-        root
+        make_site(Rc::new(Store::connect(reactor, &options)))
     })
 }

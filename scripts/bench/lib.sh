@@ -1,6 +1,6 @@
-# Shared by the benchmark scripts: build, read a process's CPU time and peak memory from /proc, and
-# set up Twisted for the comparisons; `start` and `stop` (a server and its port) come from
-# scripts/lib.sh. Sourced, not run.
+# Shared by the benchmark scripts: build, and read a process's CPU time and peak memory from /proc;
+# `start` and `stop` (a server and its port) and `twisted_python` (Twisted for the comparisons)
+# come from scripts/lib.sh. Sourced, not run.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 bin=$(target_dir)/release
@@ -31,17 +31,6 @@ for key in sys.argv[2:]:
     value = value[key]
 print(value)
 PY
-}
-
-# twisted_python: prints the path of a Python with Twisted, creating a virtualenv in
-# scripts/bench/.venv the first time (pip install twisted); prints nothing if that fails.
-twisted_python() {
-    local venv=$bench_dir/.venv
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import twisted' 2>/dev/null; then
-        echo "Setting up Twisted in $venv (once)..." >&2
-        python3 -m venv "$venv" >&2 && "$venv/bin/pip" install --quiet twisted >&2 || return 0
-    fi
-    echo "$venv/bin/python"
 }
 
 # need_package COMMAND PACKAGE: installs the Debian PACKAGE (apt-get update first) when COMMAND is

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod memcached;
+pub mod twisted;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;

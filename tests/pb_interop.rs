@@ -1,0 +1,285 @@
+//! Perspective Broker against the real thing: Twisted's own PB, in Python, talking to our programs
+//! and our programs talking to it, on the seeds' examples (talk 004's pbecho, the training's
+//! key-value store over PB and its ipc pair). The Python peers are ours, written on current
+//! Twisted's API, in `scripts/interop/twisted/`.
+//!
+//! Twisted comes from the virtual environment that `scripts/interop/pb.sh` makes once per machine
+//! (`.ci/run` calls it before the tests). Without it, e.g. with no access to PyPI, each test says
+//! so and passes.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use support::twisted::{self, PythonServer};
+use support::{Listening, lines, run};
+
+/// 2**300, as Python prints it: an integer beyond 64 bits, stored and given back.
+const TWO_TO_THE_300: &str =
+    "2037035976334486086268445688409378161051468393665936250636140449354381299763336706183397376";
+
+/// What Twisted's pbecho client prints after a good login.
+const PBECHO_SESSION: [&str; 3] = [
+    "connected.",
+    "Message received: hello world",
+    "error received: <class 'pbecho.DefinedError'>",
+];
+
+/// The Python peers agree with each other: the reference the other tests hold us to.
+#[test]
+fn the_twisted_peers_talk_to_each_other() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let server = PythonServer::start(&python, "pbecho_server.py");
+    let client = twisted::run(&python, "pbecho_client.py", &[&server.arg()]);
+    assert_eq!(lines(&client.stdout), PBECHO_SESSION);
+    assert!(client.status.success());
+    assert_eq!(server.next_line(), "echoing hello world");
+    let logged_out = server.next_line();
+    assert!(
+        logged_out.starts_with("<pbecho.SimplePerspective object at 0x")
+            && logged_out.ends_with("> logged out"),
+        "{logged_out}"
+    );
+
+    let store = PythonServer::start(&python, "keyvalue_pb_server.py");
+    let client = twisted::run(
+        &python,
+        "keyvalue_pb_client.py",
+        &[
+            &store.arg(),
+            "('set', b'a', 'x y')",
+            "('get', b'a')",
+            "('get', 'a')",
+        ],
+    );
+    assert_eq!(
+        lines(&client.stdout),
+        ["set: b'a'", "get: 'x y'", "get: builtins.KeyError: 'a'"]
+    );
+}
+
+/// Twisted's client logs in to our pbecho-server, gets its echo back and traps the error by the
+/// class it imported, `pbecho.DefinedError`; a wrong password is Twisted's `UnauthorizedLogin`.
+#[test]
+fn a_twisted_client_calls_our_pbecho_server() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let server = Listening::start("pbecho-server", &["--port", "0"], 1);
+    let port = server.port(0).to_string();
+    let client = twisted::run(&python, "pbecho_client.py", &[&port]);
+    assert_eq!(lines(&client.stdout), PBECHO_SESSION);
+    assert!(client.status.success());
+    server.wait_for_line(|line| line == "<pbecho.SimplePerspective guest #1> logged out");
+
+    let client = twisted::run(
+        &python,
+        "pbecho_client.py",
+        &[&port, "guest", "guest", "héllo"],
+    );
+    assert_eq!(lines(&client.stdout)[1], "Message received: héllo");
+    server.wait_for_line(|line| line == "<pbecho.SimplePerspective guest #2> logged out");
+
+    let client = twisted::run(&python, "pbecho_client.py", &[&port, "guest", "wrong"]);
+    assert_eq!(
+        lines(&client.stdout),
+        ["login failed: twisted.cred.error.UnauthorizedLogin: "]
+    );
+    assert_eq!(client.status.code(), Some(1));
+    let client = twisted::run(&python, "pbecho_client.py", &[&port, "nobody", "guest"]);
+    assert_eq!(client.status.code(), Some(1));
+
+    let (_, out, _) = server.terminate();
+    assert_eq!(
+        lines(&out),
+        [
+            "echoing hello world",
+            "<pbecho.SimplePerspective guest #1> logged out",
+            "echoing héllo",
+            "<pbecho.SimplePerspective guest #2> logged out",
+        ]
+    );
+}
+
+/// Twisted's client on our keyvalue-pb: values keep their Python types, misses are KeyErrors
+/// whose text is the key's repr, an unknown method is NoSuchMethod, bad arguments a TypeError.
+#[test]
+fn a_twisted_client_uses_our_keyvalue_pb() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let server = Listening::start("keyvalue-pb", &["--port", "0"], 1);
+    let port = server.port(0).to_string();
+    let client = twisted::run(&python, "keyvalue_pb_client.py", &[&port]);
+    assert_eq!(
+        lines(&client.stdout),
+        [
+            "set: b'a'",
+            "get: b'value'",
+            "set: 't'",
+            "get: 'two words'",
+            "set: b'l'",
+            "get: ['x', b'y', 1, -2, 2.5, None, True, (1, 2), {'k': b'v'}]",
+            "get: builtins.KeyError: b'missing'",
+            "get: builtins.KeyError: 'missing'",
+            "delete: None",
+            "get: builtins.KeyError: b'a'",
+            "delete: builtins.KeyError: b'a'",
+            "nosuch: twisted.spread.flavors.NoSuchMethod: No such method: remote_nosuch",
+        ]
+    );
+    assert!(client.status.success());
+
+    let set_big = format!("('set', b'big', {TWO_TO_THE_300})");
+    let calls = [
+        "('get',)",
+        "('set', [1], 2)",
+        set_big.as_str(),
+        "('get', b'big')",
+        "('set', 'nested', [[1], [1]])",
+        "('get', 'nested')",
+    ];
+    let client = twisted::run(
+        &python,
+        "keyvalue_pb_client.py",
+        &[&[port.as_str()][..], &calls].concat(),
+    );
+    assert_eq!(
+        lines(&client.stdout),
+        [
+            "get: builtins.TypeError: KeyValuePB.remote_get() missing 1 required positional argument: 'key'",
+            "set: builtins.TypeError: unhashable type: 'list'",
+            "set: b'big'",
+            &format!("get: {TWO_TO_THE_300}"),
+            "set: 'nested'",
+            "get: [[1], [1]]",
+        ]
+    );
+
+    // What Twisted's client stored, our client reads, in the same type.
+    let ours = run(
+        "ipc-client",
+        &["--server", &port, "--bytes", "--method", "get", "l"],
+    );
+    assert_eq!(
+        lines(&ours.stdout),
+        ["['x', b'y', 1, -2, 2.5, None, True, (1, 2), {'k': b'v'}]"]
+    );
+    let (_, log, _) = server.terminate();
+    let log = String::from_utf8(log).unwrap();
+    assert!(
+        log.contains("Peer will receive following PB traceback:"),
+        "{log}"
+    );
+}
+
+/// Our pbecho-client against Twisted's pbecho server: the same lines as Twisted's own client, and
+/// the server sees one echo and one logout.
+#[test]
+fn our_pbecho_client_calls_a_twisted_server() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let server = PythonServer::start(&python, "pbecho_server.py");
+    let address = format!("127.0.0.1:{}", server.port);
+    let client = run("pbecho-client", &[&address]);
+    assert_eq!(lines(&client.stdout), PBECHO_SESSION);
+    assert!(client.stderr.is_empty());
+    assert!(client.status.success());
+    assert_eq!(server.next_line(), "echoing hello world");
+    assert!(server.next_line().ends_with("> logged out"));
+
+    let client = run("pbecho-client", &[&address, "--password", "wrong"]);
+    assert!(client.stdout.is_empty());
+    assert_eq!(
+        lines(&client.stderr),
+        ["pbecho-client: error: login refused for guest: wrong user name or password"]
+    );
+    assert_eq!(client.status.code(), Some(1));
+}
+
+/// Our ipc-client against Twisted's ipcs.py and keyvalue_pb.py.
+#[test]
+fn our_ipc_client_calls_twisted_servers() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let ipcs = PythonServer::start(&python, "ipcs.py");
+    let client = run("ipc-client", &["--server", &ipcs.arg()]);
+    assert_eq!(lines(&client.stdout), ["key"]);
+    assert!(client.status.success());
+    let client = run("ipc-client", &["--server", &ipcs.arg(), "--bytes", "x y"]);
+    assert_eq!(lines(&client.stdout), ["b'x y'"]);
+
+    let store = PythonServer::start(&python, "keyvalue_pb_server.py");
+    let call = |args: &[&str]| {
+        let output = run(
+            "ipc-client",
+            &[&["--server", &store.arg()][..], args].concat(),
+        );
+        (
+            lines(&output.stdout),
+            lines(&output.stderr),
+            output.status.code(),
+        )
+    };
+    assert_eq!(
+        call(&["--method", "set", "a", "two words"]),
+        (vec!["a".to_owned()], vec![], Some(0))
+    );
+    assert_eq!(
+        call(&["--method", "get", "a"]),
+        (vec!["two words".to_owned()], vec![], Some(0))
+    );
+    assert_eq!(
+        call(&["--bytes", "--method", "get", "a"]),
+        (
+            vec![],
+            vec!["ipc-client: builtins.KeyError: b'a'".to_owned()],
+            Some(1)
+        )
+    );
+    assert_eq!(
+        call(&["--method", "delete", "a"]),
+        (vec!["None".to_owned()], vec![], Some(0))
+    );
+    assert_eq!(
+        call(&["--method", "nosuch"]),
+        (
+            vec![],
+            vec![
+                "ipc-client: twisted.spread.flavors.NoSuchMethod: No such method: remote_nosuch"
+                    .to_owned()
+            ],
+            Some(1)
+        )
+    );
+}
+
+/// keyvalue-web2's pages over Twisted's keyvalue_pb.py: the same pages as over ours.
+#[test]
+fn our_keyvalue_web2_uses_a_twisted_store() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let store = PythonServer::start(&python, "keyvalue_pb_server.py");
+    let address = format!("127.0.0.1:{}", store.port);
+    let web = Listening::start("keyvalue-web2", &["--port", "0", "--store", &address], 1);
+    web.wait_for_line(|line| line.ends_with(" [-] listening"));
+    let port = web.port(0);
+    let body = |target: &str| {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET {target} HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split_once("\r\n\r\n").unwrap().1.to_owned()
+    };
+    assert_eq!(body("/set?key=a&value=two+words"), "a");
+    assert_eq!(body("/get?key=a"), "two words");
+    assert_eq!(body("/get?key=b"), "NOT FOUND: 'b'");
+    assert_eq!(body("/delete?key=a"), "a");
+    assert_eq!(body("/delete?key=a"), "NOT FOUND: 'a'");
+}
