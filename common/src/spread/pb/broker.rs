@@ -101,6 +101,10 @@ pub(super) struct Core {
     alive: Cell<bool>,
     /// We stopped reading: our answers are not being taken.
     paused: Cell<bool>,
+    /// While the messages of one read are handled, what we send is gathered here and written
+    /// once at the end (or as soon as it passes [`HIGH_WATER`]): a hundred answers to a hundred
+    /// pipelined calls go out in one write, not a hundred.
+    corked: RefCell<Option<Vec<u8>>>,
     state: RefCell<State>,
 }
 
@@ -117,6 +121,7 @@ impl Core {
             dialect: Cell::new(None),
             alive: Cell::new(false),
             paused: Cell::new(false),
+            corked: RefCell::new(None),
             state: RefCell::new(State::default()),
         })
     }
@@ -162,6 +167,19 @@ impl Core {
     /// the transport holds more of our output than it should: then we stop reading, and go on
     /// when the reactor tells us that the peer took it (`resume_producing`).
     fn process(self: &Rc<Self>) {
+        // Only the outermost `process` uncorks: a program's code run from here cannot start
+        // another, but a resume could come while we are at it.
+        let outermost = self.corked.borrow().is_none();
+        if outermost {
+            *self.corked.borrow_mut() = Some(Vec::new());
+        }
+        self.handle_buffered();
+        if outermost {
+            self.uncork();
+        }
+    }
+
+    fn handle_buffered(self: &Rc<Self>) {
         while self.alive.get() && !self.paused.get() {
             let next = self.decoder.borrow_mut().next_item();
             match next {
@@ -197,6 +215,7 @@ impl Core {
     fn fatal(&self, why: &str) {
         log::msg_from(&self.system, why);
         self.alive.set(false);
+        self.flush_corked();
         self.lose_connection();
     }
 
@@ -667,9 +686,38 @@ impl Core {
     }
 
     fn write(&self, bytes: &[u8]) {
-        if let Some(transport) = self.transport.borrow().as_ref() {
-            transport.write(bytes);
+        let full = match self.corked.borrow_mut().as_mut() {
+            Some(corked) => {
+                corked.extend_from_slice(bytes);
+                corked.len() > HIGH_WATER
+            }
+            None => {
+                if let Some(transport) = self.transport.borrow().as_ref() {
+                    transport.write(bytes);
+                }
+                return;
+            }
+        };
+        if full {
+            self.flush_corked();
         }
+    }
+
+    /// Writes what was gathered while corked, and goes on gathering.
+    fn flush_corked(&self) {
+        let gathered = match self.corked.borrow_mut().as_mut() {
+            Some(corked) if !corked.is_empty() => std::mem::take(corked),
+            _ => return,
+        };
+        if let Some(transport) = self.transport.borrow().as_ref() {
+            transport.write(&gathered);
+        }
+    }
+
+    /// Writes what was gathered, and stops gathering.
+    fn uncork(&self) {
+        self.flush_corked();
+        *self.corked.borrow_mut() = None;
     }
 
     /// Logs a failure we are about to send, as Twisted logs those that are not `pb.Error`s.

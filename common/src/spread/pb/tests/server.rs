@@ -287,10 +287,23 @@ fn a_connection_lost_midway_is_no_panic() {
 struct Backlogged {
     inner: Rc<StringTransport>,
     unsent: std::cell::Cell<usize>,
+    /// How many times `write` was called.
+    writes: std::cell::Cell<usize>,
+}
+
+impl Backlogged {
+    fn new(inner: &Rc<StringTransport>) -> Rc<Backlogged> {
+        Rc::new(Backlogged {
+            inner: Rc::clone(inner),
+            unsent: std::cell::Cell::new(0),
+            writes: std::cell::Cell::new(0),
+        })
+    }
 }
 
 impl Transport for Backlogged {
     fn write(&self, data: &[u8]) {
+        self.writes.set(self.writes.get() + 1);
         self.inner.write(data);
     }
     fn lose_connection(&self) {
@@ -319,16 +332,38 @@ impl Transport for Backlogged {
     }
 }
 
+/// Calls that arrive together are answered together: one write for all their answers, where one
+/// per answer would cost a system call each.
+#[test]
+fn the_answers_to_pipelined_calls_go_out_in_one_write() {
+    let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
+    let inner = StringTransport::new();
+    let transport = Backlogged::new(&inner);
+    let mut protocol = factory.build_protocol(&inner.get_peer()).unwrap();
+    protocol.connection_made(transport.clone());
+    protocol.data_received(&hex(&[CLIENT_OPENING]));
+    let before = transport.writes.get();
+    let calls: Vec<Vec<u8>> = (1..=100).map(|id| call_bytes(id, "a", true)).collect();
+    protocol.data_received(&calls.concat());
+    assert_eq!(transport.writes.get(), before + 1);
+    let errors = inner
+        .value()
+        .windows(4)
+        .filter(|w| *w == [0x03, 0x80, 0x1c, 0x87])
+        .count();
+    assert_eq!(
+        errors, 100,
+        "every call is answered (a KeyError: nothing is stored)"
+    );
+}
+
 /// A client that sends calls without reading the answers: once our unsent answers pass the high
 /// water mark we stop reading, answer nothing more, and go on when the reactor says they left.
 #[test]
 fn a_client_that_does_not_read_its_answers_is_not_read_either() {
     let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
     let inner = StringTransport::new();
-    let transport = Rc::new(Backlogged {
-        inner: Rc::clone(&inner),
-        unsent: std::cell::Cell::new(0),
-    });
+    let transport = Backlogged::new(&inner);
     let mut protocol = factory.build_protocol(&inner.get_peer()).unwrap();
     protocol.connection_made(transport.clone());
     protocol.data_received(&hex(&[CLIENT_OPENING]));
