@@ -149,26 +149,4 @@ done
 
 echo "xmlrpc: echo with five arguments, $connections keep-alive connections, ${seconds} s each," \
     "medians of $rounds round(s)"
-python3 - "${results[@]}" <<'PY'
-import statistics, sys
-rows = [row.split() for row in sys.argv[1:]]
-table = {}
-for round_, server, *figures in rows:
-    table.setdefault(server, {})[round_] = [float(f) for f in figures]
-print(f"{'server':<16} {'calls/s':>10} {'server CPU us/call':>20}")
-for server, runs in table.items():
-    medians = [statistics.median(run[i] for run in runs.values()) for i in range(2)]
-    print(f"{server:<16} {medians[0]:>10.0f} {medians[1]:>20.2f}")
-
-def ratio(a, b, field):
-    first, second = table.get(a, {}), table.get(b, {})
-    values = [first[r][field] / second[r][field] for r in first if r in second]
-    return statistics.median(values) if values else None
-
-calls = ratio("xmlrpc-server", "twisted", 0)
-if calls is not None:
-    print(f"xmlrpc-server / twisted, calls per second: {calls:.1f} (target: at least 20)")
-cpu = ratio("twisted", "xmlrpc-server", 1)
-if cpu is not None:
-    print(f"twisted / xmlrpc-server, CPU per call: {cpu:.1f}")
-PY
+python3 "$bench_dir/medians.py" --unit call --ours xmlrpc-server --other twisted --target 20 "${results[@]}"
