@@ -3,6 +3,7 @@
 //! our client against our server, in memory and over a real socket.
 
 mod client;
+mod login_probes;
 mod loopback;
 mod server;
 mod vectors;
