@@ -144,6 +144,9 @@ fi
 # (`0`, `fail` for any other, or `any`).
 check() {
     local status=$1 wanted=$2
+    # 130: the program was stopped by Ctrl-C. Bash, which was waiting for it, leaves its own INT
+    # trap alone when the program exits by itself (as ours do, with 130), so the tour stops here.
+    [ "$status" -eq 130 ] && exit 130
     [ "$status" -eq 0 ] || echo "(exit status $status)"
     case "$wanted" in
         0) [ "$status" -eq 0 ] || unexpected=1 ;;
