@@ -30,7 +30,10 @@ struct Tour {
 impl Tour {
     fn start(args: &[&str]) -> Tour {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new("bash")
+        // With Ctrl-C's default action restored: a test run started in the background inherits
+        // SIGINT ignored, and a shell cannot trap a signal ignored when it started.
+        let mut child = Command::new("env")
+            .args(["--default-signal=INT", "bash"])
             .arg(root.join("scripts/tour.sh"))
             .args(args)
             .env("POETRY_BIN_DIR", program("slowpoetry").parent().unwrap())
