@@ -307,13 +307,14 @@ fn a_body_larger_than_the_limit_fails() {
 fn a_body_can_be_read_chunk_by_chunk_as_it_arrives() {
     let (port, _requests) = serve(slow_chunks);
     let url = format!("http://127.0.0.1:{port}/");
-    let agent = AgentBuilder::new().build().unwrap();
 
     // The Deferred way: a callback per piece, a Deferred for the end.
     let pieces = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let gathered = std::rc::Rc::clone(&pieces);
     let delivered = outcome(|| {
-        agent
+        AgentBuilder::new()
+            .build()
+            .unwrap()
             .request(Request::get(&url))
             .add_callback(move |response| {
                 response.deliver_body(move |chunk| gathered.borrow_mut().push(chunk))
@@ -323,9 +324,10 @@ fn a_body_can_be_read_chunk_by_chunk_as_it_arrives() {
     assert_eq!(delivered, 11);
     assert_eq!(*pieces.borrow(), ["one", "two", "three"]);
 
-    // The async way.
+    // The async way. A new reactor needs a new agent: the first one's pooled connection belonged
+    // to the first reactor's runtime, which is gone.
     let chunks = outcome(|| {
-        let agent = agent.clone();
+        let agent = AgentBuilder::new().build().unwrap();
         Deferred::from_future(async move {
             let mut response = agent.request(Request::get(&url)).await?;
             let mut chunks = Vec::new();
@@ -347,11 +349,23 @@ fn an_agent_sends_any_method_headers_and_body() {
     let request = Request::new("POST", &url)
         .header("X-Course", "talk 001")
         .body(&b"a body"[..]);
-    let response = outcome(|| agent.request(request)).unwrap();
-    assert_eq!(response.code(), 200);
-    assert!(response.is_success());
-    assert_eq!(response.url(), url);
-    let body = outcome(|| response.read_body()).unwrap();
+    // The response and its body on one reactor: the body streams from that reactor's connection.
+    let (code, success, answered_url, body) = outcome(|| {
+        agent.request(request).add_callback(|response| {
+            let (code, success, url) = (
+                response.code(),
+                response.is_success(),
+                response.url().to_owned(),
+            );
+            response
+                .read_body()
+                .add_callback(move |body| Ok((code, success, url, body)))
+        })
+    })
+    .unwrap();
+    assert_eq!(code, 200);
+    assert!(success);
+    assert_eq!(answered_url, url);
     let head = String::from_utf8(body.to_vec()).unwrap();
     assert!(head.starts_with("POST /echo HTTP/1.1\r\n"), "{head}");
     assert!(head.contains("x-course: talk 001\r\n"), "{head}");

@@ -122,7 +122,9 @@ impl Request {
 
 /// Twisted's `Agent`: makes HTTP requests on the reactor and gives their answers as Deferreds.
 ///
-/// Cheap to clone: clones share the settings and the pool of open connections.
+/// Cheap to clone: clones share the settings and the pool of open connections. Those connections
+/// are tasks of the reactor that opened them, so an agent (and a response's body) belongs to one
+/// reactor run; a program that runs a second reactor builds a second agent.
 #[derive(Debug, Clone)]
 pub struct Agent {
     client: reqwest::Client,
