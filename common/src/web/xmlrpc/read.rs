@@ -1,8 +1,11 @@
 //! Reading XML-RPC documents: a call (what a server receives) and a response (what a client gets).
 //!
 //! The XML is read by quick-xml, one event at a time, straight from the body's bytes; the grammar
-//! of XML-RPC is walked on top of those events by the functions below, one per element. What a
-//! peer sends is not trusted:
+//! of XML-RPC is walked on top of those events by the functions below, one per element. This runs
+//! for every call a server answers, so it avoids work that changes nothing: tags are compared as
+//! a small enum, not as text, and the blank lines between the elements of the structure are
+//! skipped by quick-xml itself (text that is a value keeps every blank). What a peer sends is not
+//! trusted:
 //!
 //! * a document with a `<!DOCTYPE` is refused as soon as it is met: no DTD is read, so no entity
 //!   can be defined, and a "billion laughs" body never expands;
@@ -65,26 +68,26 @@ pub struct MethodCall {
 /// Reads a `methodCall` document.
 pub fn parse_call(body: &[u8]) -> Result<MethodCall, ParseError> {
     let mut tokens = Tokens::new(body);
-    tokens.open("methodCall")?;
-    tokens.open("methodName")?;
-    let method = tokens.text_of("methodName")?.into_owned();
+    tokens.open(Tag::MethodCall)?;
+    tokens.open(Tag::MethodName)?;
+    let method = tokens.text_of(&Tag::MethodName)?.into_owned();
     let mut params = Vec::new();
     match tokens.next_skipping_blanks()? {
-        Token::Open(name) if name == "params" => {
+        Token::Open(Tag::Params) => {
             loop {
                 match tokens.next_skipping_blanks()? {
-                    Token::Open(name) if name == "param" => {
-                        tokens.open("value")?;
+                    Token::Open(Tag::Param) => {
+                        tokens.open(Tag::Value)?;
                         params.push(tokens.value(1)?);
-                        tokens.close("param")?;
+                        tokens.close(Tag::Param)?;
                     }
-                    Token::Close(name) if name == "params" => break,
+                    Token::Close(Tag::Params) => break,
                     other => return Err(tokens.unexpected(other, "<param> or </params>")),
                 }
             }
-            tokens.close("methodCall")?;
+            tokens.close(Tag::MethodCall)?;
         }
-        Token::Close(name) if name == "methodCall" => {}
+        Token::Close(Tag::MethodCall) => {}
         other => return Err(tokens.unexpected(other, "<params> or </methodCall>")),
     }
     tokens.end()?;
@@ -94,25 +97,25 @@ pub fn parse_call(body: &[u8]) -> Result<MethodCall, ParseError> {
 /// Reads a `methodResponse` document: the value it holds, or the fault it reports.
 pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, ParseError> {
     let mut tokens = Tokens::new(body);
-    tokens.open("methodResponse")?;
+    tokens.open(Tag::MethodResponse)?;
     let answer = match tokens.next_skipping_blanks()? {
-        Token::Open(name) if name == "params" => {
-            tokens.open("param")?;
-            tokens.open("value")?;
+        Token::Open(Tag::Params) => {
+            tokens.open(Tag::Param)?;
+            tokens.open(Tag::Value)?;
             let value = tokens.value(1)?;
-            tokens.close("param")?;
-            tokens.close("params")?;
+            tokens.close(Tag::Param)?;
+            tokens.close(Tag::Params)?;
             Ok(value)
         }
-        Token::Open(name) if name == "fault" => {
-            tokens.open("value")?;
+        Token::Open(Tag::Fault) => {
+            tokens.open(Tag::Value)?;
             let value = tokens.value(1)?;
-            tokens.close("fault")?;
+            tokens.close(Tag::Fault)?;
             Err(fault_of(value)?)
         }
         other => return Err(tokens.unexpected(other, "<params> or <fault>")),
     };
-    tokens.close("methodResponse")?;
+    tokens.close(Tag::MethodResponse)?;
     tokens.end()?;
     Ok(answer)
 }
@@ -140,11 +143,18 @@ fn fault_of(value: Value) -> Result<Fault, ParseError> {
 /// without prefix), text (with its references resolved and its pieces joined), the end.
 #[derive(Debug)]
 enum Token<'a> {
-    Open(Cow<'static, str>),
-    Close(Cow<'static, str>),
+    Open(Tag),
+    Close(Tag),
     /// Borrowed from the document when it is one piece that needs no change, as most text is.
     Text(Cow<'a, str>),
     End,
+}
+
+/// What a `<value>` holds: bare text, or a typed element (`<int>`, `<array>`...) whose start was
+/// read.
+enum ValueContents {
+    Text(String),
+    Typed(Tag),
 }
 
 /// The document's tokens, with one of look-ahead.
@@ -165,6 +175,10 @@ impl<'a> Tokens<'a> {
         // functions below, which know which end they expect: quick-xml need not check it again.
         config.expand_empty_elements = true;
         config.check_end_names = false;
+        // Between the elements of the structure (`<params>`, `<param>`, `<array>`...) blank text
+        // means nothing: quick-xml skips it without making an event. Where text is a value, it is
+        // kept exactly (see `keep_blanks`).
+        config.trim_text_start = true;
         Tokens {
             source,
             reader,
@@ -207,14 +221,14 @@ impl<'a> Tokens<'a> {
                         "a document type declaration (<!DOCTYPE ...>) is not allowed",
                     ));
                 }
-                Event::Start(start) => Token::Open(local_name(start.local_name().as_ref())),
+                Event::Start(start) => Token::Open(Tag::of(start.name().as_ref())),
                 Event::Empty(start) => {
                     // Not produced with `expand_empty_elements`, but read the same way if it were.
-                    let name = local_name(start.local_name().as_ref());
-                    self.peeked = Some(Token::Close(name.clone()));
-                    Token::Open(name)
+                    let tag = Tag::of(start.name().as_ref());
+                    self.peeked = Some(Token::Close(tag.clone()));
+                    Token::Open(tag)
                 }
-                Event::End(end) => Token::Close(local_name(end.local_name().as_ref())),
+                Event::End(end) => Token::Close(Tag::of(end.name().as_ref())),
                 Event::Eof => Token::End,
             };
             return Ok(match text {
@@ -229,6 +243,13 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// Whether the text that follows the tag just read is kept whole (`true`: it is a value, like
+    /// the text of `<string>`) or has its leading blanks dropped (`false`: it is the space between
+    /// two elements of the structure, and dropped entirely when it is only blanks).
+    fn keep_blanks(&mut self, keep: bool) {
+        self.reader.config_mut().trim_text_start = !keep;
+    }
+
     /// The next token that is not blank text.
     fn next_skipping_blanks(&mut self) -> Result<Token<'a>, ParseError> {
         loop {
@@ -239,33 +260,41 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    /// Reads the start of element `name` (blank text before it is fine).
-    fn open(&mut self, name: &str) -> Result<(), ParseError> {
+    /// Reads the start of element `tag` (blank text before it is fine).
+    fn open(&mut self, tag: Tag) -> Result<(), ParseError> {
         match self.next_skipping_blanks()? {
-            Token::Open(found) if found == name => Ok(()),
-            other => Err(self.unexpected(other, &format!("<{name}>"))),
+            Token::Open(found) if found == tag => Ok(()),
+            other => Err(self.unexpected(other, &format!("<{}>", tag.name()))),
         }
     }
 
-    /// Reads the end of element `name` (blank text before it is fine).
-    fn close(&mut self, name: &str) -> Result<(), ParseError> {
+    /// Reads the end of element `tag` (blank text before it is fine).
+    fn close(&mut self, tag: Tag) -> Result<(), ParseError> {
         match self.next_skipping_blanks()? {
-            Token::Close(found) if found == name => Ok(()),
-            other => Err(self.unexpected(other, &format!("</{name}>"))),
+            Token::Close(found) if found == tag => Ok(()),
+            other => Err(self.unexpected(other, &format!("</{}>", tag.name()))),
         }
     }
 
-    /// Reads the text of element `name`, whose start was read, and its end: the text exactly as
+    /// Reads the text of element `tag`, whose start was read, and its end: the text exactly as
     /// sent (empty when there is none).
-    fn text_of(&mut self, name: &str) -> Result<Cow<'a, str>, ParseError> {
+    fn text_of(&mut self, tag: &Tag) -> Result<Cow<'a, str>, ParseError> {
+        self.keep_blanks(true);
+        let text = self.whole_text_of(tag);
+        self.keep_blanks(false);
+        text
+    }
+
+    /// [`text_of`](Tokens::text_of), once blanks are kept.
+    fn whole_text_of(&mut self, tag: &Tag) -> Result<Cow<'a, str>, ParseError> {
         let text = match self.next()? {
             Token::Text(text) => text,
-            Token::Close(found) if found == name => return Ok(Cow::Borrowed("")),
-            other => return Err(self.unexpected(other, &format!("text or </{name}>"))),
+            Token::Close(found) if found == *tag => return Ok(Cow::Borrowed("")),
+            other => return Err(self.unexpected(other, &format!("text or </{}>", tag.name()))),
         };
         match self.next()? {
-            Token::Close(found) if found == name => Ok(text),
-            other => Err(self.unexpected(other, &format!("</{name}>"))),
+            Token::Close(found) if found == *tag => Ok(text),
+            other => Err(self.unexpected(other, &format!("</{}>", tag.name()))),
         }
     }
 
@@ -286,95 +315,103 @@ impl<'a> Tokens<'a> {
                 "values are nested more than {MAX_DEPTH} deep"
             )));
         }
-        let kind = match self.next()? {
-            // `<value></value>` and `<value>text</value>`: a string, the text as it is.
-            Token::Close(name) if name == "value" => return Ok(Value::String(String::new())),
-            Token::Text(text) => match self.next()? {
-                Token::Close(name) if name == "value" => {
-                    return Ok(Value::String(text.into_owned()));
-                }
-                Token::Open(kind) if is_blank(&text) => kind,
-                other => return Err(self.unexpected(other, "</value>")),
-            },
-            Token::Open(kind) => kind,
-            other => return Err(self.unexpected(other, "a value")),
+        // The text of `<value>text</value>` is kept whole; blanks before a typed element are not.
+        self.keep_blanks(true);
+        let contents = self.value_contents();
+        self.keep_blanks(false);
+        let kind = match contents? {
+            ValueContents::Text(text) => return Ok(Value::String(text)),
+            ValueContents::Typed(kind) => kind,
         };
-        let value = self.typed(&kind, depth)?;
-        self.close("value")?;
+        let value = self.typed(kind, depth)?;
+        self.close(Tag::Value)?;
         Ok(value)
     }
 
+    /// Reads what follows `<value>`: text up to `</value>` (a string, empty when there is none),
+    /// or the start of a typed element (blanks before it are fine).
+    fn value_contents(&mut self) -> Result<ValueContents, ParseError> {
+        Ok(match self.next()? {
+            Token::Close(Tag::Value) => ValueContents::Text(String::new()),
+            Token::Text(text) => match self.next()? {
+                Token::Close(Tag::Value) => ValueContents::Text(text.into_owned()),
+                Token::Open(kind) if is_blank(&text) => ValueContents::Typed(kind),
+                other => return Err(self.unexpected(other, "</value>")),
+            },
+            Token::Open(kind) => ValueContents::Typed(kind),
+            other => return Err(self.unexpected(other, "a value")),
+        })
+    }
+
     /// Reads the typed element `kind`, whose start was read, down to its end.
-    fn typed(&mut self, kind: &str, depth: usize) -> Result<Value, ParseError> {
+    fn typed(&mut self, kind: Tag, depth: usize) -> Result<Value, ParseError> {
         let bad = |what: &str, text: &str| ParseError::new(format!("bad {what} value {text:?}"));
         Ok(match kind {
-            "int" | "i4" | "i8" | "i1" | "i2" | "biginteger" => {
-                let text = self.text_of(kind)?;
+            Tag::Int | Tag::I4 | Tag::I8 | Tag::I1 | Tag::I2 | Tag::BigInteger => {
+                let text = self.text_of(&kind)?;
                 Value::Int(text.trim().parse().map_err(|_| bad("integer", &text))?)
             }
-            "boolean" => {
-                let text = self.text_of(kind)?;
+            Tag::Boolean => {
+                let text = self.text_of(&kind)?;
                 match text.trim() {
                     "1" => Value::Bool(true),
                     "0" => Value::Bool(false),
                     _ => return Err(bad("boolean", &text)),
                 }
             }
-            "string" => Value::String(self.text_of(kind)?.into_owned()),
-            "double" | "float" => {
-                let text = self.text_of(kind)?;
+            Tag::String => Value::String(self.text_of(&kind)?.into_owned()),
+            Tag::Double | Tag::Float => {
+                let text = self.text_of(&kind)?;
                 Value::Double(text.trim().parse().map_err(|_| bad("double", &text))?)
             }
-            "dateTime.iso8601" => Value::DateTime(DateTime::new(&self.text_of(kind)?)),
-            "base64" => {
-                let text = self.text_of(kind)?;
+            Tag::DateTime => Value::DateTime(DateTime::new(&self.text_of(&kind)?)),
+            Tag::Base64 => {
+                let text = self.text_of(&kind)?;
                 let packed: Vec<u8> = text
                     .bytes()
                     .filter(|byte| !byte.is_ascii_whitespace())
                     .collect();
                 Value::Base64(STANDARD.decode(packed).map_err(|_| bad("base64", &text))?)
             }
-            "nil" => {
-                let text = self.text_of(kind)?;
+            Tag::Nil => {
+                let text = self.text_of(&kind)?;
                 if !is_blank(&text) {
                     return Err(bad("nil", &text));
                 }
                 Value::Nil
             }
-            "array" => {
-                self.open("data")?;
+            Tag::Array => {
+                self.open(Tag::Data)?;
                 let mut elements = Vec::new();
                 loop {
                     match self.next_skipping_blanks()? {
-                        Token::Open(name) if name == "value" => {
-                            elements.push(self.value(depth + 1)?);
-                        }
-                        Token::Close(name) if name == "data" => break,
+                        Token::Open(Tag::Value) => elements.push(self.value(depth + 1)?),
+                        Token::Close(Tag::Data) => break,
                         other => return Err(self.unexpected(other, "<value> or </data>")),
                     }
                 }
-                self.close("array")?;
+                self.close(Tag::Array)?;
                 Value::Array(elements)
             }
-            "struct" => {
+            Tag::Struct => {
                 let mut members = Struct::new();
                 loop {
                     match self.next_skipping_blanks()? {
-                        Token::Open(name) if name == "member" => {
-                            self.open("name")?;
-                            let name = self.text_of("name")?;
-                            self.open("value")?;
+                        Token::Open(Tag::Member) => {
+                            self.open(Tag::Name)?;
+                            let name = self.text_of(&Tag::Name)?;
+                            self.open(Tag::Value)?;
                             let value = self.value(depth + 1)?;
-                            self.close("member")?;
+                            self.close(Tag::Member)?;
                             members.insert(name, value);
                         }
-                        Token::Close(name) if name == "struct" => break,
+                        Token::Close(Tag::Struct) => break,
                         other => return Err(self.unexpected(other, "<member> or </struct>")),
                     }
                 }
                 Value::Struct(members)
             }
-            other => return Err(ParseError::new(format!("unknown tag '{other}'"))),
+            other => return Err(ParseError::new(format!("unknown tag '{}'", other.name()))),
         })
     }
 
@@ -435,14 +472,16 @@ impl<'a> Tokens<'a> {
                 "no element found: {}",
                 self.position(self.source.len() as u64)
             )),
-            Token::Open(name) if expected.starts_with("a value") => {
-                ParseError::new(format!("unknown tag '{name}'"))
+            Token::Open(tag) if expected.starts_with("a value") => {
+                ParseError::new(format!("unknown tag '{}'", tag.name()))
             }
-            Token::Open(name) => ParseError::new(format!(
-                "unexpected <{name}> where {expected} should be: {at}"
+            Token::Open(tag) => ParseError::new(format!(
+                "unexpected <{}> where {expected} should be: {at}",
+                tag.name()
             )),
-            Token::Close(name) => ParseError::new(format!(
-                "unexpected </{name}> where {expected} should be: {at}"
+            Token::Close(tag) => ParseError::new(format!(
+                "unexpected </{}> where {expected} should be: {at}",
+                tag.name()
             )),
             Token::Text(text) => {
                 let shown: String = text.chars().take(20).collect();
@@ -476,37 +515,115 @@ impl<'a> Tokens<'a> {
     }
 }
 
-/// A tag's local name (what follows a `prefix:`): XML-RPC's own tags as static text, so that
-/// reading them costs no allocation.
-fn local_name(name: &str) -> Cow<'static, str> {
-    Cow::Borrowed(match name {
-        "methodCall" => "methodCall",
-        "methodName" => "methodName",
-        "methodResponse" => "methodResponse",
-        "params" => "params",
-        "param" => "param",
-        "fault" => "fault",
-        "value" => "value",
-        "int" => "int",
-        "i4" => "i4",
-        "i8" => "i8",
-        "i1" => "i1",
-        "i2" => "i2",
-        "biginteger" => "biginteger",
-        "boolean" => "boolean",
-        "string" => "string",
-        "double" => "double",
-        "float" => "float",
-        "dateTime.iso8601" => "dateTime.iso8601",
-        "base64" => "base64",
-        "nil" => "nil",
-        "array" => "array",
-        "data" => "data",
-        "struct" => "struct",
-        "member" => "member",
-        "name" => "name",
-        other => return Cow::Owned(other.to_owned()),
-    })
+/// The tags of XML-RPC, known by their local name (what follows a `prefix:`), so that reading and
+/// comparing them costs no allocation and no string comparison; any other tag keeps its name for
+/// the error it will cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tag {
+    MethodCall,
+    MethodName,
+    MethodResponse,
+    Params,
+    Param,
+    Fault,
+    Value,
+    Int,
+    I4,
+    I8,
+    I1,
+    I2,
+    BigInteger,
+    Boolean,
+    String,
+    Double,
+    Float,
+    DateTime,
+    Base64,
+    Nil,
+    Array,
+    Data,
+    Struct,
+    Member,
+    Name,
+    Other(Box<str>),
+}
+
+impl Tag {
+    /// The tag named `qualified` (`value`, or `ex:value` with a namespace prefix).
+    fn of(qualified: &str) -> Tag {
+        Tag::known(qualified).unwrap_or_else(|| {
+            let local = qualified
+                .split_once(':')
+                .map_or(qualified, |(_, local)| local);
+            Tag::known(local).unwrap_or_else(|| Tag::Other(local.into()))
+        })
+    }
+
+    /// The tag of XML-RPC whose local name is `local`, if there is one.
+    fn known(local: &str) -> Option<Tag> {
+        // Each arm compares against a name of known length, which compiles to a few integer
+        // comparisons: this runs for every tag of every call.
+        Some(match local {
+            "value" => Tag::Value,
+            "int" => Tag::Int,
+            "string" => Tag::String,
+            "param" => Tag::Param,
+            "member" => Tag::Member,
+            "name" => Tag::Name,
+            "data" => Tag::Data,
+            "array" => Tag::Array,
+            "struct" => Tag::Struct,
+            "i4" => Tag::I4,
+            "boolean" => Tag::Boolean,
+            "double" => Tag::Double,
+            "params" => Tag::Params,
+            "methodCall" => Tag::MethodCall,
+            "methodName" => Tag::MethodName,
+            "methodResponse" => Tag::MethodResponse,
+            "fault" => Tag::Fault,
+            "nil" => Tag::Nil,
+            "base64" => Tag::Base64,
+            "dateTime.iso8601" => Tag::DateTime,
+            "i8" => Tag::I8,
+            "i1" => Tag::I1,
+            "i2" => Tag::I2,
+            "biginteger" => Tag::BigInteger,
+            "float" => Tag::Float,
+            _ => return None,
+        })
+    }
+
+    /// The tag's local name.
+    fn name(&self) -> &str {
+        match self {
+            Tag::Value => "value",
+            Tag::Int => "int",
+            Tag::String => "string",
+            Tag::Param => "param",
+            Tag::Member => "member",
+            Tag::Name => "name",
+            Tag::Data => "data",
+            Tag::Array => "array",
+            Tag::Struct => "struct",
+            Tag::I4 => "i4",
+            Tag::Boolean => "boolean",
+            Tag::Double => "double",
+            Tag::Params => "params",
+            Tag::MethodCall => "methodCall",
+            Tag::MethodName => "methodName",
+            Tag::MethodResponse => "methodResponse",
+            Tag::Fault => "fault",
+            Tag::Nil => "nil",
+            Tag::Base64 => "base64",
+            Tag::DateTime => "dateTime.iso8601",
+            Tag::I8 => "i8",
+            Tag::I1 => "i1",
+            Tag::I2 => "i2",
+            Tag::BigInteger => "biginteger",
+            Tag::Float => "float",
+            Tag::Other(name) => name,
+        }
+    }
 }
 
 /// Adds a piece of text to what has been read since the last tag: the first piece is kept as it

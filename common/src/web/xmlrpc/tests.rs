@@ -90,8 +90,12 @@ fn calls_are_read_in_every_form_python_and_others_write() {
          </value></param>\n  <param><value><ex:nil xmlns:ex=\"x\"/></value></param>\n  \
          <param><value><boolean>0</boolean></value></param>\n  <param><value><string>a &amp; b \
          &#233;&#x263A; <![CDATA[<raw>]]></string></value></param>\n  <param><value><base64>\n\
-         AAEC\n/w==\n</base64></value></param>\n  <!-- a comment -->\n  </params>\n</methodCall>\n",
+         AAEC\n/w==\n</base64></value></param>\n  <!-- a comment -->\n  <param><value><string>  \
+         padded\t</string></value></param>\n  <param><value><struct>\n <member> <name> key </name>\n \
+         <value> \n</value></member></struct></value></param>\n  </params>\n</methodCall>\n",
     );
+    let mut padded = Struct::new();
+    padded.insert(" key ", Value::from(" \n"));
     assert_eq!(
         call.params,
         vec![
@@ -103,8 +107,13 @@ fn calls_are_read_in_every_form_python_and_others_write() {
             Value::Bool(false),
             Value::from("a & b é☺ <raw>"),
             Value::Base64(vec![0, 1, 2, 255]),
+            Value::from("  padded\t"),
+            Value::Struct(padded),
         ]
     );
+    // Blanks inside a value's text are part of it, wherever they are.
+    let call = read("<methodCall><methodName> m </methodName></methodCall>");
+    assert_eq!(call.method, " m ");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! does: `nil` where it is not allowed, an integer outside 32 bits.
 
 use std::error::Error;
-use std::fmt;
+use std::fmt::{self, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -16,6 +16,9 @@ use super::{Fault, Value};
 
 /// The first line of every document.
 const DECLARATION: &str = "<?xml version='1.0'?>\n";
+
+/// Room for a whole small document from the start, so that writing one rarely reallocates.
+const TYPICAL_SIZE: usize = 512;
 
 /// How many base64 characters go on one line (Python's `base64.encodebytes`).
 const BASE64_LINE: usize = 76;
@@ -43,7 +46,7 @@ impl Error for MarshalError {}
 
 /// The answer of a call that succeeded: a `methodResponse` holding `value`.
 pub fn write_response(value: &Value, allow_nil: bool) -> Result<String, MarshalError> {
-    let mut out = String::with_capacity(128);
+    let mut out = String::with_capacity(TYPICAL_SIZE);
     out.push_str(DECLARATION);
     out.push_str("<methodResponse>\n<params>\n<param>\n");
     write_value(&mut out, value, allow_nil)?;
@@ -53,11 +56,10 @@ pub fn write_response(value: &Value, allow_nil: bool) -> Result<String, MarshalE
 
 /// The answer of a call that failed: a `methodResponse` holding the fault.
 pub fn write_fault(fault: &Fault) -> String {
-    let mut out = String::with_capacity(320);
+    let mut out = String::with_capacity(TYPICAL_SIZE);
     out.push_str(DECLARATION);
     out.push_str("<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n");
-    out.push_str("<value><int>");
-    out.push_str(&fault.code.to_string());
+    let _ = write!(out, "<value><int>{}", fault.code);
     out.push_str("</int></value>\n</member>\n<member>\n<name>faultString</name>\n");
     out.push_str("<value><string>");
     escape_into(&mut out, &fault.string);
@@ -68,7 +70,7 @@ pub fn write_fault(fault: &Fault) -> String {
 /// A call of `method` with `params`: a `methodCall` (the method's name is escaped, where Python
 /// writes it as it is).
 pub fn write_call(method: &str, params: &[Value], allow_nil: bool) -> Result<String, MarshalError> {
-    let mut out = String::with_capacity(128);
+    let mut out = String::with_capacity(TYPICAL_SIZE);
     out.push_str(DECLARATION);
     out.push_str("<methodCall>\n<methodName>");
     escape_into(&mut out, method);
@@ -89,9 +91,8 @@ pub fn write_value(out: &mut String, value: &Value, allow_nil: bool) -> Result<(
             if i32::try_from(*number).is_err() {
                 return Err(MarshalError::IntTooLarge);
             }
-            out.push_str("<value><int>");
-            out.push_str(&number.to_string());
-            out.push_str("</int></value>\n");
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "<value><int>{number}</int></value>");
         }
         Value::Bool(truth) => {
             out.push_str(if *truth {
@@ -107,7 +108,7 @@ pub fn write_value(out: &mut String, value: &Value, allow_nil: bool) -> Result<(
         }
         Value::Double(number) => {
             out.push_str("<value><double>");
-            out.push_str(&python_float(*number));
+            push_python_float(out, *number);
             out.push_str("</double></value>\n");
         }
         Value::DateTime(when) => {
@@ -175,49 +176,61 @@ fn escape_into(out: &mut String, text: &str) {
 /// in positional form while the decimal point falls within 16 digits of them (`0.0001`,
 /// `1234567890123456.0`), in exponent form beyond (`1e-05`, `1e+16`); `inf`, `-inf`, `nan`.
 pub fn python_float(number: f64) -> String {
+    let mut text = String::new();
+    push_python_float(&mut text, number);
+    text
+}
+
+/// [`python_float`], appended to `text`.
+fn push_python_float(text: &mut String, number: f64) {
     if number.is_nan() {
-        return "nan".to_owned();
+        return text.push_str("nan");
     }
     if number.is_infinite() {
-        return if number > 0.0 { "inf" } else { "-inf" }.to_owned();
+        return text.push_str(if number > 0.0 { "inf" } else { "-inf" });
     }
     // Rust's `{:e}` gives the same shortest digits: `-1.5e-5`, `0e0`, `1e16`.
     let scientific = format!("{number:e}");
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(positive) => ("-", positive),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if let Some(positive) = mantissa.strip_prefix('-') {
+        text.push('-');
+        return push_positional_or_not(text, positive, exponent);
+    }
+    push_positional_or_not(text, mantissa, exponent);
+}
+
+/// Writes the digits of `mantissa` (`d` or `d.ddd`) times ten to the `exponent`, as Python's repr
+/// would.
+fn push_positional_or_not(text: &mut String, mantissa: &str, exponent: i32) {
+    let (first, rest) = mantissa.split_at(1);
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    let count = 1 + rest.len();
+    let digits = || first.chars().chain(rest.chars());
     // Where the decimal point goes, counted from the left of the digits.
     let point = exponent + 1;
-    let mut text = String::from(sign);
     if point > -4 && point <= 16 {
         if point <= 0 {
             text.push_str("0.");
             text.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
-            text.push_str(&digits);
-        } else if point as usize >= digits.len() {
-            text.push_str(&digits);
-            text.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+            text.extend(digits());
+        } else if point as usize >= count {
+            text.extend(digits());
+            text.extend(std::iter::repeat_n('0', point as usize - count));
             text.push_str(".0");
         } else {
-            let (whole, fraction) = digits.split_at(point as usize);
-            text.push_str(whole);
+            text.extend(digits().take(point as usize));
             text.push('.');
-            text.push_str(fraction);
+            text.extend(digits().skip(point as usize));
         }
     } else {
-        let (first, rest) = digits.split_at(1);
         text.push_str(first);
         if !rest.is_empty() {
             text.push('.');
             text.push_str(rest);
         }
-        text.push_str(&format!("e{exponent:+03}"));
+        let _ = write!(text, "e{exponent:+03}");
     }
-    text
 }
 
 #[cfg(test)]
