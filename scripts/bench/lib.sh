@@ -6,6 +6,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 bin=$(target_dir)/release
 bench_dir=$root/scripts/bench
 
+# Where a server under load and its load generator run: on a machine of two cores or more, each
+# on a core of its own (server_cpu and load_cpu are command prefixes), so that the scheduler never
+# puts them on one core and the figures do not depend on where it happened to put them. Every
+# server of a comparison runs on the same core. Without taskset, or on one core, they are empty.
+server_cpu=()
+load_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_cpu=(taskset -c 1)
+    load_cpu=(taskset -c 0)
+fi
+
 # build TARGET...: builds the given cargo targets (`--bin NAME`, `--example NAME`) optimised.
 build() {
     echo "Building (release)..." >&2

@@ -30,16 +30,17 @@ for server, runs in table.items():
     print(f"{server:<16} {medians[0]:>10.0f} {medians[1]:>20.2f}")
 
 
-def ratio(a, b, field):
+def ratios(a, b, field):
     first, second = table.get(a, {}), table.get(b, {})
-    values = [first[r][field] / second[r][field] for r in first if r in second]
-    return statistics.median(values) if values else None
+    return [first[r][field] / second[r][field] for r in first if r in second]
 
 
-rate = ratio(args.ours, args.other, 0)
-if rate is not None:
-    target = f" (target: at least {args.target:g})" if args.target else ""
-    print(f"{args.ours} / {args.other}, {args.unit}s per second: {rate:.1f}{target}")
-cpu = ratio(args.other, args.ours, 1)
-if cpu is not None:
-    print(f"{args.other} / {args.ours}, CPU per {args.unit}: {cpu:.1f}")
+def show(title, values, target=""):
+    if values:
+        rounds = ", ".join(f"{value:.1f}" for value in values)
+        print(f"{title}: {statistics.median(values):.1f}{target}; rounds: {rounds}")
+
+
+target = f" (target: at least {args.target:g})" if args.target else ""
+show(f"{args.ours} / {args.other}, {args.unit}s per second", ratios(args.ours, args.other, 0), target)
+show(f"{args.other} / {args.ours}, CPU per {args.unit}", ratios(args.other, args.ours, 1))

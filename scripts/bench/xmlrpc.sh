@@ -9,8 +9,8 @@
 #                                                defaults: 5 20, 3 rounds
 #
 # Each round measures each server on a freshly started process; the table shows medians over the
-# rounds, and ratios taken within a round. wrk runs one thread, so that on a 2-core machine it and
-# the server each have a core. Before measuring, each server's answer is checked: it must be the
+# rounds, and ratios taken within a round. wrk runs one thread, and it and the server are each
+# pinned to a core of their own (see lib.sh). Before measuring, each server's answer is checked: it must be the
 # echoed array, not a fault. Target: at least 20 times Twisted's calls per second.
 set -euo pipefail
 twisted=yes
@@ -103,8 +103,8 @@ PY
 # start_server NAME: starts the named server on a free port of 127.0.0.1.
 start_server() {
     case "$1" in
-        xmlrpc-server) start "$1" "$bin/xmlrpc-server" --port 0 ;;
-        twisted) start "$1" "$python" "$bench_dir/twisted/xmlrpc_echo.py" ;;
+        xmlrpc-server) start "$1" "${server_cpu[@]}" "$bin/xmlrpc-server" --port 0 ;;
+        twisted) start "$1" "${server_cpu[@]}" "$python" "$bench_dir/twisted/xmlrpc_echo.py" ;;
     esac
 }
 
@@ -121,7 +121,7 @@ measure() {
     fi
     local before after report
     before=$(cpu_seconds "$server_pid")
-    report=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$workdir/call.lua" "$url")
+    report=$("${load_cpu[@]}" wrk -t1 -c"$connections" -d"${seconds}s" -s "$workdir/call.lua" "$url")
     after=$(cpu_seconds "$server_pid")
     stop
     if grep -q "Non-2xx\|Socket errors" <<<"$report"; then

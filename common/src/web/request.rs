@@ -234,6 +234,13 @@ impl Request {
         Ok(())
     }
 
+    /// [`set_header`](Request::set_header) for a name and value made once, not read from text: what
+    /// a page that answers many small requests sets (`Content-Type` from a static value) without
+    /// checking and copying it on every request.
+    pub fn set_header_value(&self, name: HeaderName, value: HeaderValue) {
+        self.0.response.borrow_mut().headers.insert(name, value);
+    }
+
     /// Response header `name`, if the resource set it.
     pub fn response_header(&self, name: &str) -> Option<String> {
         let response = self.0.response.borrow();

@@ -188,28 +188,31 @@ pub(crate) async fn respond(
             .collect()
     });
     let segments = path_segments(parts.uri.path());
+    // What went wrong with the body, if anything (`true`: it was too large), kept apart so that
+    // the body itself moves into the request.
+    let (content, refused) = match content {
+        Ok(content) => (content, None),
+        Err(too_large) => (Bytes::new(), Some(too_large)),
+    };
+    let no_resource = segments.is_none();
     let incoming = Incoming {
         method: parts.method,
         uri,
         version: parts.version,
         headers: parts.headers,
         args,
-        content: content.clone().unwrap_or_default(),
+        content,
         client: pipe.peer.clone(),
         host: pipe.host.clone(),
     };
-    let request = Request::new(
-        incoming,
-        segments.clone().unwrap_or_default(),
-        first_headers(),
-    );
+    let request = Request::new(incoming, segments.unwrap_or_default(), first_headers());
     *pipe.current.borrow_mut() = Some(request.clone());
 
-    let rendered = match content {
-        Err(true) => Some(too_large(&request, site.max_body)),
-        Err(false) => Some(Render::Body(Bytes::new())),
-        Ok(_) if segments.is_none() => Some(ErrorPage::no_resource().render_on(&request)),
-        Ok(_) => render(&find_resource(&site.root, &request), &request),
+    let rendered = match refused {
+        Some(true) => Some(too_large(&request, site.max_body)),
+        Some(false) => Some(Render::Body(Bytes::new())),
+        None if no_resource => Some(ErrorPage::no_resource().render_on(&request)),
+        None => render(&find_resource(&site.root, &request), &request),
     };
     let body = match rendered {
         Some(Render::Body(body)) if !request.started() => {
@@ -322,10 +325,11 @@ fn path_segments(path: &str) -> Option<Vec<String>> {
 /// A response with the whole body: its length is known and sent.
 fn whole_response(request: &Request, body: Bytes) -> Response {
     let (code, page_headers) = request.take_head();
-    let mut response = hyper::Response::new(ResponseBody::Whole(Some(body.clone())));
+    let length = body.len();
+    let mut response = hyper::Response::new(ResponseBody::Whole(Some(body)));
     *response.status_mut() = code;
-    *response.headers_mut() = last_headers(code, page_headers, Some(body.len()));
-    request.note_sent(body.len());
+    *response.headers_mut() = last_headers(code, page_headers, Some(length));
+    request.note_sent(length);
     response
 }
 

@@ -35,8 +35,8 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use http::Method;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method};
 
 use super::procedure::{Call, Outcome, Procedure, ProcedureResult};
 use super::read::parse_call;
@@ -255,7 +255,7 @@ impl Resource for XmlRpc {
     }
 
     fn render_post(&self, request: &Request) -> RenderResult {
-        request.set_header(CONTENT_TYPE.as_str(), XML_TYPE)?;
+        request.set_header_value(CONTENT_TYPE, HeaderValue::from_static(XML_TYPE));
         let outcome = match parse_call(request.content()) {
             Ok(parsed) => self.run(Call::new(
                 parsed.method,
@@ -264,11 +264,12 @@ impl Resource for XmlRpc {
             )),
             Err(error) => Err(Fault::failure(format!("Can't deserialize input: {error}")).into()),
         };
-        // Most procedures answer at once: the whole body goes back from here, with its length.
+        // Most procedures answer at once: the whole body goes back from here (and the site gives
+        // it its length).
         let later = match outcome {
-            Ok(Outcome::Value(value)) => return whole(request, self.answer(Ok(value))),
-            Ok(Outcome::Fault(fault)) => return whole(request, Bytes::from(write_fault(&fault))),
-            Err(failure) => return whole(request, self.answer(Err(failure))),
+            Ok(Outcome::Value(value)) => return Ok(Render::Body(self.answer(Ok(value)))),
+            Ok(Outcome::Fault(fault)) => return Ok(Render::Body(write_fault(&fault).into())),
+            Err(failure) => return Ok(Render::Body(self.answer(Err(failure)))),
             Ok(Outcome::Later(later)) => later,
         };
         // The others answer when their Deferred fires (which may be at once, if it has fired
@@ -286,7 +287,7 @@ impl Resource for XmlRpc {
             if still_rendering.get() {
                 *slot.borrow_mut() = Some(body);
             } else if !request_later.is_lost() {
-                let _ = request_later.set_header(CONTENT_LENGTH.as_str(), &body.len().to_string());
+                request_later.set_header_value(CONTENT_LENGTH, HeaderValue::from(body.len()));
                 request_later.write(&body);
                 request_later.finish();
             }
@@ -295,14 +296,8 @@ impl Resource for XmlRpc {
         rendering.set(false);
         let body = now.borrow_mut().take();
         match body {
-            Some(body) => whole(request, body),
+            Some(body) => Ok(Render::Body(body)),
             None => Ok(Render::NotDoneYet),
         }
     }
-}
-
-/// The whole answer, returned from `render`: its length set, then its body.
-fn whole(request: &Request, body: Bytes) -> RenderResult {
-    request.set_header(CONTENT_LENGTH.as_str(), &body.len().to_string())?;
-    Ok(Render::Body(body))
 }
