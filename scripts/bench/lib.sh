@@ -17,6 +17,19 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     load_cpu=(taskset -c 0)
 fi
 
+# in_round_order ROUND NAME...: the names, in the order given on odd rounds and reversed on even
+# ones, so that a machine that slows down or speeds up during a run does not always favour the
+# server measured first.
+in_round_order() {
+    local round=$1
+    shift
+    if [ $((round % 2)) -eq 1 ]; then
+        printf '%s\n' "$@"
+    else
+        printf '%s\n' "$@" | tac
+    fi
+}
+
 # build TARGET...: builds the given cargo targets (`--bin NAME`, `--example NAME`) optimised.
 build() {
     echo "Building (release)..." >&2

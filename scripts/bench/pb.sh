@@ -8,11 +8,11 @@
 #   scripts/bench/pb.sh [SECONDS] [IN_FLIGHT] [--rounds N] [--no-twisted]
 #                                                defaults: 5 100, 3 rounds
 #
-# Each round measures each server on a freshly started process; the table shows medians over the
-# rounds, and ratios taken within a round. The load runs on one thread, so that on a 2-core machine
-# it and the server each have a core; every answer is checked (it must be the text sent). Both
-# servers print their `echoing hello world` line for every call, as the talk's does (to a file
-# here).
+# Each round measures each server on a freshly started process (in turn, the first one first on odd
+# rounds and last on even ones); the table shows medians over the rounds, and ratios taken within
+# a round. The load runs on one thread, and it and the server are each pinned to a core of their
+# own (see lib.sh); every answer is checked (it must be the text sent). Both servers print their
+# `echoing hello world` line for every call, as the talk's does (to a file here).
 set -euo pipefail
 twisted=yes
 rounds=3
@@ -44,8 +44,8 @@ fi
 # start_server NAME: starts the named server on a free port of 127.0.0.1.
 start_server() {
     case "$1" in
-        pbecho-server) start "$1" "$bin/pbecho-server" --port 0 ;;
-        twisted) start "$1" "$python" "$root/scripts/interop/twisted/pbecho_server.py" 0 ;;
+        pbecho-server) start "$1" "${server_cpu[@]}" "$bin/pbecho-server" --port 0 ;;
+        twisted) start "$1" "${server_cpu[@]}" "$python" "$root/scripts/interop/twisted/pbecho_server.py" 0 ;;
     esac
 }
 
@@ -56,7 +56,7 @@ measure() {
     start_server "$name"
     local before after report
     before=$(cpu_seconds "$server_pid")
-    if ! report=$("$bin/examples/pb-load" "$server_port" "$in_flight" "$seconds"); then
+    if ! report=$("${load_cpu[@]}" "$bin/examples/pb-load" "$server_port" "$in_flight" "$seconds"); then
         echo "bench: $name did not answer every call as expected: $report" >&2
         exit 1
     fi
@@ -74,7 +74,7 @@ PY
 
 for round in $(seq "$rounds"); do
     echo "Round $round of $rounds..." >&2
-    for name in "${servers[@]}"; do
+    for name in $(in_round_order "$round" "${servers[@]}"); do
         measure "$round" "$name"
     done
 done

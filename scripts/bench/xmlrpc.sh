@@ -6,15 +6,16 @@
 # per call.
 #
 #   scripts/bench/xmlrpc.sh [SECONDS] [CONNECTIONS] [--rounds N] [--no-twisted]
-#                                                defaults: 5 20, 3 rounds
+#                                                defaults: 5 20, 5 rounds
 #
-# Each round measures each server on a freshly started process; the table shows medians over the
-# rounds, and ratios taken within a round. wrk runs one thread, and it and the server are each
-# pinned to a core of their own (see lib.sh). Before measuring, each server's answer is checked: it must be the
-# echoed array, not a fault. Target: at least 20 times Twisted's calls per second.
+# Each round measures each server on a freshly started process (in turn, the first one first on odd
+# rounds and last on even ones); the table shows medians over the rounds, and ratios taken within
+# a round. wrk runs one thread, and it and the server are each pinned to a core of their own (see
+# lib.sh). Before measuring, each server's answer is checked: it must be the echoed array, not a
+# fault. Target: at least 20 times Twisted's calls per second.
 set -euo pipefail
 twisted=yes
-rounds=3
+rounds=5
 positional=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -142,7 +143,7 @@ PY
 
 for round in $(seq "$rounds"); do
     echo "Round $round of $rounds..." >&2
-    for name in "${servers[@]}"; do
+    for name in $(in_round_order "$round" "${servers[@]}"); do
         measure "$round" "$name"
     done
 done
