@@ -8,6 +8,8 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::Output;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use support::{Listening, closed_port, lines, run};
 
@@ -376,16 +378,51 @@ fn http_get(port: u16, target: &str) -> (String, String) {
     (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
+/// GETs `target` until the answer is not a 503 (keyvalue-web2 has the store's root object), for
+/// at most 20 seconds.
+fn once_reachable(port: u16, target: &str) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = http_get(port, target);
+        if !answer.0.contains(" 503 ") {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "still unreachable: {answer:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
-fn keyvalue_web2_serves_the_pages_over_pb() {
-    let store = Listening::start("keyvalue-pb", &["--port", "0"], 1);
-    let address = format!("127.0.0.1:{}", store.port(0));
-    let web = Listening::start("keyvalue-web2", &["--port", "0", "--store", &address], 1);
-    web.wait_for_line(|line| line.ends_with(" [-] listening"));
+fn keyvalue_web2_serves_the_pages_over_pb_and_keeps_the_store_connected() {
+    let store_port = closed_port();
+    let address = format!("127.0.0.1:{store_port}");
+    let start_store = || Listening::start("keyvalue-pb", &["--port", &store_port.to_string()], 1);
+    let web = Listening::start(
+        "keyvalue-web2",
+        &[
+            "--port",
+            "0",
+            "--store",
+            &address,
+            "--max-retry-delay",
+            "100ms",
+        ],
+        1,
+    );
     let port = web.port(0);
     let ok = |body: &str| ("HTTP/1.0 200 OK".to_owned(), body.to_owned());
+    let unreachable = (
+        "HTTP/1.0 503 Service Unavailable".to_owned(),
+        format!("The key-value store at {address} is not reachable.\n"),
+    );
 
-    assert_eq!(http_get(port, "/set?key=a&value=two+words"), ok("a"));
+    // Served at once, the store being down: the pages say so.
+    assert_eq!(http_get(port, "/get?key=a"), unreachable);
+    assert!(http_get(port, "/").1.starts_with("<html><body>"));
+
+    // The store comes up: keyvalue-web2 finds it on its own.
+    let store = start_store();
+    assert_eq!(once_reachable(port, "/set?key=a&value=two+words"), ok("a"));
     assert_eq!(http_get(port, "/get?key=a"), ok("two words"));
     assert_eq!(http_get(port, "/get?key=b"), ok("NOT FOUND: 'b'"));
     // The keys travel as bytes, as the original's did.
@@ -401,15 +438,32 @@ fn keyvalue_web2_serves_the_pages_over_pb() {
         http_get(port, "/set?key=a").0,
         "HTTP/1.0 500 Internal Server Error"
     );
-    assert!(http_get(port, "/").1.starts_with("<html><body>"));
 
+    // The store goes away: 503 again, as soon as the loss is seen.
     drop(store);
-    web.wait_for_line(|line| line.contains("Lost the connection to the key-value store"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http_get(port, "/get?key=a") != unreachable {
+        assert!(Instant::now() < deadline, "the loss went unseen");
+        thread::sleep(Duration::from_millis(20));
+    }
+
+    // And comes back, empty: the pages work again without a restart.
+    let _store = start_store();
+    assert_eq!(once_reachable(port, "/get?key=a"), ok("NOT FOUND: 'a'"));
+    assert_eq!(http_get(port, "/set?key=a&value=2"), ok("a"));
+    assert_eq!(http_get(port, "/get?key=a"), ok("2"));
+
+    // Each coming and going is told once, not at every attempt.
+    let (status, out, _err) = web.terminate();
+    assert_eq!(status.code(), Some(0));
+    let out = lines(&out);
+    let said = |text: &str| out.iter().filter(|line| line.contains(text)).count();
+    assert_eq!(said("is not reachable: "), 1, "{out:#?}");
+    assert_eq!(said(" [-] listening"), 1, "{out:#?}");
     assert_eq!(
-        http_get(port, "/get?key=a"),
-        (
-            "HTTP/1.0 503 Service Unavailable".to_owned(),
-            format!("The key-value store at {address} is not reachable.\n")
-        )
+        said("Lost the connection to the key-value store"),
+        1,
+        "{out:#?}"
     );
+    assert_eq!(said("Connected to the key-value store"), 1, "{out:#?}");
 }

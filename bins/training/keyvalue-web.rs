@@ -33,23 +33,22 @@ mod keyvalue_site;
 use std::cell::Cell;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
 
 use clap::Parser;
-use common::cli::duration::{TimeFormat, parse_duration};
+use common::cli::duration::TimeFormat;
 use common::cli::server::ListenOptions;
 use common::defer::{Deferred, Failure};
 use common::endpoints::ClientEndpoint;
 use common::keyvalue::protocol::{valid_key, valid_value};
 use common::keyvalue::{ClientError, KeyValueClient};
 use common::log;
-use common::protocol::{Backoff, ReconnectEvent, ReconnectingClientFactory};
+use common::protocol::{ReconnectEvent, ReconnectingClientFactory};
 use common::reactor::Reactor;
 use common::web::{SiteLog, serve_site};
 use http::StatusCode;
 
 use keyvalue_clients::ServerOptions;
-use keyvalue_site::{Backend, Operation, Refusal, make_site};
+use keyvalue_site::{Backend, Operation, Refusal, RetryOptions, make_site};
 
 /// The training's port.
 const PORT: u16 = 8000;
@@ -71,10 +70,8 @@ struct Options {
     #[command(flatten)]
     store: ServerOptions,
 
-    /// The longest wait between two attempts to reach the store while it is down: seconds (5) or
-    /// a number with a unit (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "5", value_parser = parse_duration)]
-    max_retry_delay: Duration,
+    #[command(flatten)]
+    retry: RetryOptions,
 }
 
 /// The connection to the store, as every page shares it.
@@ -95,12 +92,7 @@ impl Store {
             port: server.port,
             timeout: options.store.timeout,
         };
-        let backoff = Backoff {
-            initial_delay: Duration::from_millis(250).min(options.max_retry_delay),
-            factor: 2.0,
-            max_delay: options.max_retry_delay,
-            jitter: 0.1,
-        };
+        let backoff = options.retry.backoff();
         let (clock, timeout) = (reactor.clone(), options.store.timeout);
         let connection = ReconnectingClientFactory::new(reactor, endpoint, backoff, move || {
             KeyValueClient::new(&clock, Some(timeout))

@@ -9,11 +9,13 @@
 //! breaks included. `/delete` answers the key and finishes the page, where the original wrote
 //! Python's `None` and never finished it. A miss is `NOT FOUND: 'K'`, as on `keyvalue-web`.
 //!
-//! The original connected first and listened only once it had the root object. Ours listens at
-//! once and connects meanwhile: pages answer 503 until the root object is there, and again for
-//! good once the connection is lost (start it again with the store); a call the store does not
-//! answer within `--timeout` is a 504. The log (twistd's lines, `listening` once the root object
-//! is there, one access line per request) goes to stdout.
+//! The original connected first and listened only once it had the root object, and had no page to
+//! serve once the store was gone. Ours listens at once and connects meanwhile: pages answer 503
+//! while there is no root object, and the connection is made again, as `keyvalue-web` makes its
+//! own, after a failed attempt or a lost connection (waiting longer each time, up to
+//! `--max-retry-delay`); a call the store does not answer within `--timeout` is a 504. The log
+//! (twistd's lines, `listening` once the root object is first there, the connection's comings and
+//! goings, one access line per request) goes to stdout.
 //!
 //! ```text
 //! terminal 1:  cargo run --bin keyvalue-pb                          # the store
@@ -25,7 +27,7 @@
 #[path = "support/keyvalue_site.rs"]
 mod keyvalue_site;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
@@ -36,13 +38,14 @@ use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::server::ListenOptions;
 use common::defer::{Deferred, Failure, TimeoutError};
 use common::log;
+use common::protocol::Backoff;
 use common::reactor::Reactor;
 use common::spread::jelly::Value;
 use common::spread::pb::{PBClientFactory, RemoteError, RemoteReference};
 use common::web::{SiteLog, serve_site};
 use http::StatusCode;
 
-use keyvalue_site::{Backend, Operation, Refusal, make_site};
+use keyvalue_site::{Backend, Operation, Refusal, RetryOptions, make_site};
 
 /// The training's port.
 const PORT: u16 = 8000;
@@ -68,55 +71,109 @@ struct Options {
     /// with a unit (500ms).
     #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     timeout: Duration,
+
+    #[command(flatten)]
+    retry: RetryOptions,
 }
 
-/// The store's root object, once the connection has given it, as every page shares it.
+/// The store's root object, while there is a connection to give it, as every page shares it; the
+/// connection is made again whenever it fails or ends.
 struct RemoteKeyValue {
-    root: Rc<RefCell<Option<RemoteReference>>>,
+    /// One factory for every attempt: it gives the root object of its latest connection.
+    factory: PBClientFactory,
+    root: RefCell<Option<RemoteReference>>,
     reactor: Reactor,
+    store: ServerAddress,
     timeout: Duration,
+    backoff: Backoff,
+    /// Attempts since the last connection was made: where in the backoff we are.
+    retries: Cell<u32>,
+    /// Whether the outage going on has been logged (it is logged once, not at every attempt).
+    down_told: Cell<bool>,
+    /// Whether a connection was ever made (the first is logged as `listening`, like twistd).
+    ever_connected: Cell<bool>,
     /// `HOST:PORT`, for the pages and the log.
     address: String,
 }
 
 impl RemoteKeyValue {
-    /// Connects to the store; the root object is kept once it comes, and let go when the
-    /// connection ends.
-    fn connect(reactor: &Reactor, options: &Options) -> RemoteKeyValue {
-        let factory = PBClientFactory::new();
-        let (host, port) = (&options.store.host, options.store.port);
-        reactor.connect_tcp(host, port, Rc::new(factory.clone()), options.timeout);
-        let address = options.store.to_string();
-        let root = Rc::new(RefCell::new(None));
-        let (kept, named, unreached) = (Rc::clone(&root), address.clone(), address.clone());
-        factory
-            .get_root_object()
-            .add_callback(move |reference: RemoteReference| {
-                let forget = Rc::clone(&kept);
-                let gone = named.clone();
-                reference.notify_on_disconnect(move || {
-                    forget.borrow_mut().take();
-                    log::msg(format!(
-                        "Lost the connection to the key-value store at {gone}"
-                    ));
-                });
-                *kept.borrow_mut() = Some(reference);
-                log::msg("listening");
-                Ok::<(), Failure>(())
-            })
-            .add_errback(move |failure: Failure| {
-                log::msg(format!(
-                    "The key-value store at {unreached} is not reachable: {}",
-                    failure.error()
-                ));
-                Ok::<(), Failure>(())
-            });
-        RemoteKeyValue {
-            root,
+    /// Starts connecting to the store.
+    fn connect(reactor: &Reactor, options: &Options) -> Rc<RemoteKeyValue> {
+        let store = Rc::new(RemoteKeyValue {
+            factory: PBClientFactory::new(),
+            root: RefCell::new(None),
             reactor: reactor.clone(),
+            store: options.store.clone(),
             timeout: options.timeout,
-            address,
+            backoff: options.retry.backoff(),
+            retries: Cell::new(0),
+            down_told: Cell::new(false),
+            ever_connected: Cell::new(false),
+            address: options.store.to_string(),
+        });
+        store.attempt();
+        store
+    }
+
+    /// One attempt: connect, and wait for the root object (or for the attempt to fail).
+    fn attempt(self: &Rc<Self>) {
+        let (host, port) = (&self.store.host, self.store.port);
+        let factory = Rc::new(self.factory.clone());
+        self.reactor.connect_tcp(host, port, factory, self.timeout);
+        let (connected, failed) = (Rc::clone(self), Rc::clone(self));
+        self.factory.get_root_object().add_callbacks(
+            move |root: RemoteReference| {
+                connected.connected(root);
+                Ok::<(), Failure>(())
+            },
+            move |failure: Failure| {
+                if !failed.down_told.replace(true) {
+                    log::msg(format!(
+                        "The key-value store at {} is not reachable: {} Trying again until it is.",
+                        failed.address,
+                        failure.error()
+                    ));
+                }
+                failed.retry_later();
+                Ok::<(), Failure>(())
+            },
+        );
+    }
+
+    /// The root object is there: pages may use it until the connection ends, and then the next
+    /// attempt is scheduled.
+    fn connected(self: &Rc<Self>, root: RemoteReference) {
+        self.retries.set(0);
+        self.down_told.set(false);
+        if self.ever_connected.replace(true) {
+            log::msg(format!(
+                "Connected to the key-value store at {}",
+                self.address
+            ));
+        } else {
+            log::msg("listening");
         }
+        let lost = Rc::clone(self);
+        root.notify_on_disconnect(move || {
+            lost.root.borrow_mut().take();
+            // This line tells of the outage: the failed attempts that follow need not.
+            lost.down_told.set(true);
+            log::msg(format!(
+                "Lost the connection to the key-value store at {}. Reconnecting.",
+                lost.address
+            ));
+            lost.retry_later();
+        });
+        *self.root.borrow_mut() = Some(root);
+    }
+
+    /// Schedules the next attempt, after the backoff's wait.
+    fn retry_later(self: &Rc<Self>) {
+        let retry = self.retries.get();
+        self.retries.set(retry.saturating_add(1));
+        let again = Rc::clone(self);
+        self.reactor
+            .call_later(self.backoff.random_delay(retry), move || again.attempt());
     }
 
     fn unreachable(&self) -> String {
@@ -207,6 +264,6 @@ fn main() -> ExitCode {
     let options = Options::parse();
     let endpoints = options.listen.endpoints(PORT);
     serve_site(&endpoints, SiteLog::Stdout, |reactor| {
-        make_site(Rc::new(RemoteKeyValue::connect(reactor, &options)))
+        make_site(RemoteKeyValue::connect(reactor, &options))
     })
 }

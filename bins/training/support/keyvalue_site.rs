@@ -9,8 +9,11 @@
 //! status with a sentence saying why.
 
 use std::rc::Rc;
+use std::time::Duration;
 
+use common::cli::duration::parse_duration;
 use common::defer::{Deferred, Failure};
+use common::protocol::Backoff;
 use common::web::{Branch, Render, RenderResult, Request, Resource};
 use http::StatusCode;
 
@@ -34,6 +37,28 @@ const INDEX: &str = r#"<html><body>
     </form>
 </body></html>
 "#;
+
+/// How a web front waits between its attempts to reach a store that is down.
+#[derive(clap::Args)]
+pub(crate) struct RetryOptions {
+    /// The longest wait between two attempts to reach the store while it is down: seconds (5) or
+    /// a number with a unit (500ms).
+    #[arg(long, value_name = "DURATION", default_value = "5", value_parser = parse_duration)]
+    pub(crate) max_retry_delay: Duration,
+}
+
+impl RetryOptions {
+    /// A quarter of a second first, then twice as long each time up to the longest wait, give
+    /// or take a tenth (so that web fronts that lost one store do not all come back at once).
+    pub(crate) fn backoff(&self) -> Backoff {
+        Backoff {
+            initial_delay: Duration::from_millis(250).min(self.max_retry_delay),
+            factor: 2.0,
+            max_delay: self.max_retry_delay,
+            jitter: 0.1,
+        }
+    }
+}
 
 /// Which page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -141,16 +141,22 @@ impl Portal {
 ///
 /// (Twisted hashes a few random capital letters from Python's ordinary generator; any 16
 /// unpredictable bytes serve, and the client does not look inside.)
-pub fn challenge() -> [u8; 16] {
+///
+/// Fails, as an `OSError` for the client, when that source cannot be read: no guessable challenge
+/// is ever sent in its place, and the server goes on serving (a later login may succeed).
+pub fn challenge() -> Result<[u8; 16], RemoteError> {
     #[cfg(test)]
     if let Some(fixed) = FIXED_CHALLENGE.with(Cell::get) {
-        return fixed;
+        return Ok(fixed);
     }
     let mut bytes = [0; 16];
-    // Without a working random source no challenge is safe to send; that is not something a
-    // server can recover from, so it stops here rather than send a guessable one.
-    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    bytes
+    getrandom::fill(&mut bytes).map_err(|error| {
+        RemoteError::exception(
+            "builtins.OSError",
+            format!("no random source for a login challenge: {error}"),
+        )
+    })?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -207,7 +213,7 @@ mod tests {
     fn the_checker_knows_bytes_names_and_whole_responses() {
         let mut checker = InMemoryUsernamePasswordDatabase::new();
         checker.add_user(b"guest", b"guest");
-        let challenge = challenge();
+        let challenge = challenge().unwrap();
         let right = respond(&challenge, b"guest");
         assert!(checker.check_response(b"guest", &challenge, &right));
         assert!(!checker.check_response(b"guest", &challenge, &right[..15]));
@@ -217,7 +223,7 @@ mod tests {
 
     #[test]
     fn challenges_differ() {
-        assert_ne!(challenge(), challenge());
+        assert_ne!(challenge().unwrap(), challenge().unwrap());
     }
 
     fn hex(text: &str) -> Vec<u8> {

@@ -73,6 +73,12 @@ impl Backoff {
             self.max_delay
         }
     }
+
+    /// The wait before retry number `retry`, shifted at random within the jitter's band: what a
+    /// client that keeps its own connection up waits (the factory below waits this long).
+    pub fn random_delay(&self, retry: u32) -> Duration {
+        self.delay(retry, random_spread())
+    }
 }
 
 /// A random number from -1 to 1, for the jitter. The standard library's hasher keys are random
@@ -227,7 +233,7 @@ impl<P: Protocol + Clone + 'static> ReconnectingClientFactory<P> {
     fn retry_later(&self) -> Duration {
         let retry = self.inner.retries.get();
         self.inner.retries.set(retry.saturating_add(1));
-        let delay = self.inner.backoff.delay(retry, random_spread());
+        let delay = self.inner.backoff.random_delay(retry);
         // Only the owner's handles keep the factory alive: dropped, it stops retrying.
         let factory: Weak<Inner<P>> = Rc::downgrade(&self.inner);
         let call = self.inner.reactor.call_later(delay, move || {

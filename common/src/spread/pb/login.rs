@@ -32,7 +32,10 @@ impl Referenceable for PortalRoot {
                 let Ok([username]) = <[Value; 1]>::try_from(args) else {
                     return Answer::error(arity_error("login", "username"));
                 };
-                let challenge = cred::challenge();
+                let challenge = match cred::challenge() {
+                    Ok(challenge) => challenge,
+                    Err(error) => return Answer::error(error),
+                };
                 let challenger = Rc::new(Challenger {
                     portal: Rc::clone(&self.portal),
                     username,
