@@ -117,6 +117,12 @@ fn pbecho_logins_are_checked() {
     );
     assert_eq!(outcome(&bob), (strings(&PBECHO_SESSION), vec![], Some(0)));
     server.wait_for_line(|line| line == "<pbecho.SimplePerspective bob #2> logged out");
+    // Each refused login is an unhandled error on the server's stderr, as Twisted's shows it.
+    let (_, _, err) = server.terminate();
+    let err = lines(&err);
+    let told = |wanted: &str| err.iter().filter(|line| line.trim_end() == wanted).count();
+    assert_eq!(told("twisted.cred.error.UnauthorizedLogin:"), 2, "{err:#?}");
+    assert_eq!(told("Unhandled Error"), 2, "{err:#?}");
 }
 
 #[test]
@@ -212,8 +218,20 @@ fn ipc_client_gets_its_argument_back_from_ipc_server() {
             Some(1)
         )
     );
+    // The unknown method is the server's only unhandled error, shown on stderr as Twisted shows
+    // it; nothing else is said.
     let (_, out, err) = server.terminate();
-    assert!(out.is_empty() && err.is_empty());
+    assert!(out.is_empty());
+    assert_eq!(
+        lines(&err),
+        [
+            "Peer will receive following PB traceback:",
+            "Unhandled Error",
+            "Traceback (most recent call last):",
+            "twisted.spread.flavors.NoSuchMethod: No such method: remote_put",
+            "",
+        ]
+    );
 }
 
 #[test]

@@ -720,13 +720,17 @@ impl Core {
         *self.corked.borrow_mut() = None;
     }
 
-    /// Logs a failure we are about to send, as Twisted logs those that are not `pb.Error`s.
+    /// Logs a failure we are about to send, as Twisted logs those that are not `pb.Error`s. A
+    /// program that logs nowhere (the talk's pbecho server) shows it on stderr, as Twisted does
+    /// when no log was started.
     fn log_failure(&self, error: &RemoteError) {
-        log::msg_from(&self.system, "Peer will receive following PB traceback:");
-        log::msg_from(
-            &self.system,
-            format!("Unhandled Error\nTraceback (most recent call last):\n{error}\n"),
-        );
+        let traceback = format!("Unhandled Error\nTraceback (most recent call last):\n{error}\n");
+        if log::is_logging() {
+            log::msg_from(&self.system, "Peer will receive following PB traceback:");
+            log::msg_from(&self.system, traceback);
+        } else {
+            crate::errln!("Peer will receive following PB traceback:\n{traceback}");
+        }
     }
 }
 

@@ -31,8 +31,17 @@ fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Sends this test's log nowhere (unless the test logs somewhere already): the errors a server
+/// is fed on purpose would otherwise show on stderr, as a program that does not log shows them.
+fn quiet_log() {
+    if !crate::log::is_logging() {
+        crate::log::start_logging(std::io::sink());
+    }
+}
+
 /// Connects a protocol of `factory` to a new in-memory transport.
 fn connect(factory: &dyn Factory) -> (Box<dyn Protocol>, Rc<StringTransport>) {
+    quiet_log();
     let transport = StringTransport::new();
     let mut protocol = factory
         .build_protocol(&transport.get_peer())

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use super::vectors::{self, PROBES};
-use super::{KeyValueRoot, connect, echo_server, feed, hex, to_hex};
+use super::{KeyValueRoot, connect, echo_server, feed, hex, quiet_log, to_hex};
 use crate::cred;
 use crate::defer::{Deferred, Failure};
 use crate::protocol::{Factory, Transport};
@@ -336,6 +336,7 @@ impl Transport for Backlogged {
 /// per answer would cost a system call each.
 #[test]
 fn the_answers_to_pipelined_calls_go_out_in_one_write() {
+    quiet_log();
     let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
     let inner = StringTransport::new();
     let transport = Backlogged::new(&inner);
@@ -361,6 +362,7 @@ fn the_answers_to_pipelined_calls_go_out_in_one_write() {
 /// water mark we stop reading, answer nothing more, and go on when the reactor says they left.
 #[test]
 fn a_client_that_does_not_read_its_answers_is_not_read_either() {
+    quiet_log();
     let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
     let inner = StringTransport::new();
     let transport = Backlogged::new(&inner);
