@@ -383,6 +383,29 @@ fn keyvalue_server2_shares_one_store_between_both_protocols() {
             .any(|entry| entry.ends_with(" [-] R set a hello world")),
         "{log:?}"
     );
+    // twistd's lines for each factory, the line protocol's first, as keyvalue-server's read.
+    let pb_port = server_port_of(&log, "PBServerFactory");
+    let line_port = server_port_of(&log, "KeyValueStoreFactory");
+    assert_eq!((line_port, pb_port), (line, pb.parse().unwrap()));
+    let said = |start: &str| log.iter().filter(|entry| entry.contains(start)).count();
+    assert_eq!(
+        said("[-] Starting factory <KeyValueStoreFactory object at 0x"),
+        1
+    );
+    assert_eq!(
+        said("[-] Starting factory <PBServerFactory object at 0x"),
+        1
+    );
+    assert_eq!(said("[-] Stopping factory <"), 2);
+    assert!(log.last().unwrap().ends_with(" [-] Main loop terminated."));
+}
+
+/// The port of `FACTORY starting on PORT` in a twistd log.
+fn server_port_of(log: &[String], factory: &str) -> u16 {
+    let start = format!(" [-] {factory} starting on ");
+    log.iter()
+        .find_map(|entry| entry.split_once(&start)?.1.parse().ok())
+        .unwrap_or_else(|| panic!("no {factory} line in {log:#?}"))
 }
 
 /// GETs `target` from the web server on `port` in HTTP/1.0 (so the body is not chunked and ends

@@ -19,7 +19,6 @@
 #[path = "support/pb_store.rs"]
 mod pb_store;
 
-use std::io;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
@@ -29,7 +28,7 @@ use common::basic::{LineHandler, LineReceiver, Lines};
 use common::cli::address::listen_port;
 use common::cli::duration::parse_duration;
 use common::cli::poem::parse_size;
-use common::cli::server::{listen_on, run_server};
+use common::cli::server::{LoggedService, run_logged_servers};
 use common::endpoints::{DEFAULT_INTERFACE, ServerEndpoint};
 use common::keyvalue::protocol::{Reply, Request};
 use common::keyvalue::{Store, StoreOptions};
@@ -106,12 +105,13 @@ fn answer(store: &TypedStore, request: Request) -> Reply {
     }
 }
 
-/// Makes a line protocol for every connection, all on the same store.
-struct LineFactory {
+/// Makes a line protocol for every connection, all on the same store (named as `keyvalue-server`'s
+/// factory, as the training reuses it, so that the log lines read the same).
+struct KeyValueStoreFactory {
     store: TypedStore,
 }
 
-impl Factory for LineFactory {
+impl Factory for KeyValueStoreFactory {
     fn build_protocol(&self, _peer: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(LineReceiver::new(LineProtocol {
             store: self.store.clone(),
@@ -127,15 +127,15 @@ fn main() -> ExitCode {
         ttl: options.ttl,
         max_memory: options.max_memory,
     };
-    run_server(|reactor| {
-        log::start_logging(io::stdout());
+    run_logged_servers(|reactor| {
         let store = TypedStore::new(Store::new(reactor, store_options));
-        let line_factory = Rc::new(LineFactory {
+        let line_factory = Rc::new(KeyValueStoreFactory {
             store: store.clone(),
         });
         let pb_factory = Rc::new(PBServerFactory::new(Rc::new(KeyValuePB { store })));
-        let mut ports = listen_on(reactor, &line, line_factory)?;
-        ports.extend(listen_on(reactor, &pb, pb_factory)?);
-        Ok(ports)
+        vec![
+            LoggedService::new(&line, line_factory),
+            LoggedService::new(&pb, pb_factory),
+        ]
     })
 }

@@ -302,7 +302,7 @@ impl<F: Factory + 'static> TcpServer<F> {
             .map_err(Failure::new)?;
         log_port_started(&*self.factory, &port.get_host());
         *self.listening.borrow_mut() = Some(port);
-        log_factory_starting(&self.factory);
+        log_factory_starting(&factory_repr(&self.factory));
         guard::call(&"calling start_factory", || self.factory.start_factory());
         Ok(())
     }
@@ -333,7 +333,7 @@ impl<F: Factory + 'static> Service for TcpServer<F> {
         let factory = Rc::clone(&self.factory);
         port.stop_listening().add_callback(move |()| {
             log_port_closed(&address);
-            log_factory_stopping(&factory);
+            log_factory_stopping(&factory_repr(&factory));
             guard::call(&"calling stop_factory", || factory.stop_factory());
             Ok::<(), Failure>(())
         })
@@ -370,13 +370,13 @@ pub(crate) fn log_port_closed(address: &Address) {
 }
 
 /// Logs that `factory` starts serving: `Starting factory <Site object at 0x55d4c0a1b2c0>`.
-pub(crate) fn log_factory_starting<F>(factory: &Rc<F>) {
-    log::msg(format!("Starting factory {}", factory_repr(factory)));
+pub(crate) fn log_factory_starting(repr: &str) {
+    log::msg(format!("Starting factory {repr}"));
 }
 
 /// Logs that `factory` has stopped serving: `Stopping factory <Site object at 0x55d4c0a1b2c0>`.
-pub(crate) fn log_factory_stopping<F>(factory: &Rc<F>) {
-    log::msg(format!("Stopping factory {}", factory_repr(factory)));
+pub(crate) fn log_factory_stopping(repr: &str) {
+    log::msg(format!("Stopping factory {repr}"));
 }
 
 /// How twistd names a port in its lines: the number of a TCP port, the quoted path of a UNIX one.
@@ -389,7 +389,7 @@ fn port_label(address: &Address) -> String {
 }
 
 /// A factory as Python prints an object: `<PoetryFactory object at 0x55d4c0a1b2c0>`.
-fn factory_repr<F>(factory: &Rc<F>) -> String {
+pub(crate) fn factory_repr<F>(factory: &Rc<F>) -> String {
     format!(
         "<{} object at {:#x}>",
         short_type_name::<F>(),

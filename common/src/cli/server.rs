@@ -22,7 +22,7 @@ use crate::log;
 use crate::protocol::Factory;
 use crate::reactor::{ListeningPort, Reactor};
 use crate::service::{
-    log_factory_starting, log_factory_stopping, log_port_closed, log_port_started,
+    factory_repr, log_factory_starting, log_factory_stopping, log_port_closed, log_port_started,
 };
 
 /// Which poem a server serves, and where it listens.
@@ -202,33 +202,79 @@ pub fn run_logged_server<F: Factory + 'static>(
     endpoints: &[ServerEndpoint],
     make_factory: impl FnOnce(&Reactor) -> Rc<F>,
 ) -> ExitCode {
+    run_logged_servers(|reactor| vec![LoggedService::new(endpoints, make_factory(reactor))])
+}
+
+/// What listens with a service's factory: the ports, or the exit status to end with.
+type Listen = dyn Fn(&Reactor) -> Result<Vec<ListeningPort>, ExitCode>;
+
+/// One factory of a logged server, and the endpoints it listens on: what
+/// [`run_logged_servers`] runs.
+pub struct LoggedService {
+    /// Listens with the factory on its endpoints (the factory's type is known here only).
+    listen: Box<Listen>,
+    /// Logs the line of one of its ports: `Site starting on 8000`.
+    port_started: Box<dyn Fn(&crate::protocol::Address)>,
+    /// How twistd names the factory: `<Site object at 0x55d4c0a1b2c0>`.
+    repr: String,
+}
+
+impl LoggedService {
+    /// `factory`, to listen on `endpoints`.
+    pub fn new<F: Factory + 'static>(endpoints: &[ServerEndpoint], factory: Rc<F>) -> Self {
+        let repr = factory_repr(&factory);
+        let (listening, endpoints) = (Rc::clone(&factory), endpoints.to_vec());
+        LoggedService {
+            listen: Box::new(move |reactor| listen_on(reactor, &endpoints, Rc::clone(&listening))),
+            port_started: Box::new(move |address| log_port_started(&*factory, address)),
+            repr,
+        }
+    }
+}
+
+/// [`run_logged_server`] for a server of several factories (the training's `keyvalue_server2`:
+/// the line protocol and PB over one store): each listens on its endpoints and is logged as
+/// twistd logs it, in the order given.
+pub fn run_logged_servers(make_services: impl FnOnce(&Reactor) -> Vec<LoggedService>) -> ExitCode {
     let reactor = match server_reactor() {
         Ok(reactor) => reactor,
         Err(status) => return status,
     };
     log::start_logging(io::stdout());
-    let factory = make_factory(&reactor);
-    let ports = match listen_on(&reactor, endpoints, Rc::clone(&factory)) {
-        Ok(ports) => ports,
-        Err(status) => return status,
-    };
+    let services = make_services(&reactor);
+    let mut listening = Vec::new();
+    for service in &services {
+        match (service.listen)(&reactor) {
+            Ok(ports) => listening.push(ports),
+            Err(status) => {
+                for port in listening.into_iter().flatten() {
+                    port.stop_listening();
+                }
+                return status;
+            }
+        }
+    }
     // Twisted says a factory starts after the line of its first port, once.
-    for (index, port) in ports.iter().enumerate() {
-        log_port_started(&*factory, &port.get_host());
-        if index == 0 {
-            log_factory_starting(&factory);
+    for (service, ports) in services.iter().zip(&listening) {
+        for (index, port) in ports.iter().enumerate() {
+            (service.port_started)(&port.get_host());
+            if index == 0 {
+                log_factory_starting(&service.repr);
+            }
         }
     }
     let _ = reactor.run();
     if let Some(signal) = reactor.stopped_by_signal() {
         log::msg(format!("Received {signal}, shutting down."));
     }
-    for port in ports {
-        let address = port.get_host();
-        let _ = port.stop_listening();
-        log_port_closed(&address);
+    for (service, ports) in services.iter().zip(listening) {
+        for port in ports {
+            let address = port.get_host();
+            let _ = port.stop_listening();
+            log_port_closed(&address);
+        }
+        log_factory_stopping(&service.repr);
     }
-    log_factory_stopping(&factory);
     log::msg("Main loop terminated.");
     ExitCode::SUCCESS
 }
