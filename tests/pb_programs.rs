@@ -187,6 +187,17 @@ fn bad_options_are_usage_errors() {
     }
     let output = run("keyvalue-pb", &["--ttl", "soon"]);
     assert_eq!(output.status.code(), Some(2));
+    // No wait at all between attempts would retry without pause while the store is down.
+    for program in ["keyvalue-web", "keyvalue-web2"] {
+        let output = run(program, &["--max-retry-delay", "0"]);
+        assert_eq!(output.status.code(), Some(2), "{program}");
+        assert_eq!(
+            lines(&output.stderr)[0],
+            "error: invalid value '0' for '--max-retry-delay <DURATION>': '0' is no time at all: \
+             the wait between attempts must be more than zero",
+            "{program}"
+        );
+    }
 }
 
 #[test]

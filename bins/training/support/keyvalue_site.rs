@@ -43,8 +43,19 @@ const INDEX: &str = r#"<html><body>
 pub(crate) struct RetryOptions {
     /// The longest wait between two attempts to reach the store while it is down: seconds (5) or
     /// a number with a unit (500ms).
-    #[arg(long, value_name = "DURATION", default_value = "5", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5", value_parser = parse_retry_delay)]
     pub(crate) max_retry_delay: Duration,
+}
+
+/// A wait between attempts: a duration, but not zero, which would try again and again without
+/// pause while the store is down.
+fn parse_retry_delay(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "'{text}' is no time at all: the wait between attempts must be more than zero"
+        )),
+        delay => Ok(delay),
+    }
 }
 
 impl RetryOptions {
