@@ -13,23 +13,12 @@
 # over the rounds, ratios included (each ratio is taken within a round). 1 MiB = 1,048,576 bytes.
 # Target: echo-server's CPU per MiB at most 1.15 times the tokio reference's.
 set -euo pipefail
-twisted=yes
-rounds=3
-positional=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --no-twisted) twisted=no ;;
-        --rounds) rounds=${2:?--rounds needs a number}; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) positional+=("$1") ;;
-    esac
-    shift
-done
+source "$(dirname "$0")/lib.sh"
+bench_options 3 "$@"
 stream_mib=${positional[0]:-1024}
 connections=${positional[1]:-1000}
 mib_each=${positional[2]:-1}
 at_once=${positional[3]:-100}
-source "$(dirname "$0")/lib.sh"
 build --bin echo-server --example reference-echo --example echo-load
 mib=$((1024 * 1024))
 

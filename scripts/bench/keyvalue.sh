@@ -16,21 +16,10 @@
 # here); the memcached protocol logs none, nor do memcached and the Twisted script. Target: at
 # least 0.8 times memcached's requests per second.
 set -euo pipefail
-twisted=yes
-rounds=3
-positional=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --no-twisted) twisted=no ;;
-        --rounds) rounds=${2:?--rounds needs a number}; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) positional+=("$1") ;;
-    esac
-    shift
-done
+source "$(dirname "$0")/lib.sh"
+bench_options 3 "$@"
 seconds=${positional[0]:-5}
 connections=${positional[1]:-50}
-source "$(dirname "$0")/lib.sh"
 need_package memcached memcached
 build --bin keyvalue-server --example keyvalue-load
 

@@ -30,6 +30,25 @@ in_round_order() {
     fi
 }
 
+# bench_options DEFAULT_ROUNDS ARG...: reads the options every comparison takes into `rounds`
+# (--rounds N), `twisted` (yes, or no with --no-twisted) and `positional` (the other arguments, in
+# order); --help prints the script's header comment and exits.
+bench_options() {
+    rounds=$1
+    shift
+    twisted=yes
+    positional=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --no-twisted) twisted=no ;;
+            --rounds) rounds=${2:?--rounds needs a number}; shift ;;
+            -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+            *) positional+=("$1") ;;
+        esac
+        shift
+    done
+}
+
 # build TARGET...: builds the given cargo targets (`--bin NAME`, `--example NAME`) optimised.
 build() {
     echo "Building (release)..." >&2

@@ -14,21 +14,10 @@
 # own (see lib.sh); every answer is checked (it must be the text sent). Both servers print their
 # `echoing hello world` line for every call, as the talk's does (to a file here).
 set -euo pipefail
-twisted=yes
-rounds=3
-positional=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --no-twisted) twisted=no ;;
-        --rounds) rounds=${2:?--rounds needs a number}; shift ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) positional+=("$1") ;;
-    esac
-    shift
-done
+source "$(dirname "$0")/lib.sh"
+bench_options 3 "$@"
 seconds=${positional[0]:-5}
 in_flight=${positional[1]:-100}
-source "$(dirname "$0")/lib.sh"
 build --bin pbecho-server --example pb-load
 
 servers=(pbecho-server)

@@ -13,22 +13,11 @@
 # the server each have a core. Targets: hello-web's CPU per request at most 1.2 times the hyper
 # reference's; static-site's MB/s at least half of nginx's.
 set -euo pipefail
-twisted=yes
-rounds=3
-positional=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --no-twisted) twisted=no ;;
-        --rounds) rounds=${2:?--rounds needs a number}; shift ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) positional+=("$1") ;;
-    esac
-    shift
-done
+source "$(dirname "$0")/lib.sh"
+bench_options 3 "$@"
 seconds=${positional[0]:-5}
 connections=${positional[1]:-50}
 file_connections=${positional[2]:-20}
-source "$(dirname "$0")/lib.sh"
 need_package wrk wrk
 build --bin hello-web --bin static-site --example reference-hyper
 

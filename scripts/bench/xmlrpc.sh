@@ -14,21 +14,10 @@
 # lib.sh). Before measuring, each server's answer is checked: it must be the echoed array, not a
 # fault. Target: at least 20 times Twisted's calls per second.
 set -euo pipefail
-twisted=yes
-rounds=5
-positional=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --no-twisted) twisted=no ;;
-        --rounds) rounds=${2:?--rounds needs a number}; shift ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) positional+=("$1") ;;
-    esac
-    shift
-done
+source "$(dirname "$0")/lib.sh"
+bench_options 5 "$@"
 seconds=${positional[0]:-5}
 connections=${positional[1]:-20}
-source "$(dirname "$0")/lib.sh"
 need_package wrk wrk
 need_package curl curl
 build --bin xmlrpc-server

@@ -301,6 +301,23 @@ impl Backlogged {
     }
 }
 
+/// A key-value server on a [`Backlogged`] transport, past the opening: the protocol, the bytes it
+/// wrote, and the transport whose backlog a test sets.
+fn backlogged_key_value_server() -> (
+    Box<dyn crate::protocol::Protocol>,
+    Rc<StringTransport>,
+    Rc<Backlogged>,
+) {
+    quiet_log();
+    let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
+    let inner = StringTransport::new();
+    let transport = Backlogged::new(&inner);
+    let mut protocol = factory.build_protocol(&inner.get_peer()).unwrap();
+    protocol.connection_made(transport.clone());
+    protocol.data_received(&hex(&[CLIENT_OPENING]));
+    (protocol, inner, transport)
+}
+
 impl Transport for Backlogged {
     fn write(&self, data: &[u8]) {
         self.writes.set(self.writes.get() + 1);
@@ -336,13 +353,7 @@ impl Transport for Backlogged {
 /// per answer would cost a system call each.
 #[test]
 fn the_answers_to_pipelined_calls_go_out_in_one_write() {
-    quiet_log();
-    let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
-    let inner = StringTransport::new();
-    let transport = Backlogged::new(&inner);
-    let mut protocol = factory.build_protocol(&inner.get_peer()).unwrap();
-    protocol.connection_made(transport.clone());
-    protocol.data_received(&hex(&[CLIENT_OPENING]));
+    let (mut protocol, inner, transport) = backlogged_key_value_server();
     let before = transport.writes.get();
     let calls: Vec<Vec<u8>> = (1..=100).map(|id| call_bytes(id, "a", true)).collect();
     protocol.data_received(&calls.concat());
@@ -362,13 +373,7 @@ fn the_answers_to_pipelined_calls_go_out_in_one_write() {
 /// water mark we stop reading, answer nothing more, and go on when the reactor says they left.
 #[test]
 fn a_client_that_does_not_read_its_answers_is_not_read_either() {
-    quiet_log();
-    let factory = PBServerFactory::new(Rc::new(KeyValueRoot::default()));
-    let inner = StringTransport::new();
-    let transport = Backlogged::new(&inner);
-    let mut protocol = factory.build_protocol(&inner.get_peer()).unwrap();
-    protocol.connection_made(transport.clone());
-    protocol.data_received(&hex(&[CLIENT_OPENING]));
+    let (mut protocol, inner, transport) = backlogged_key_value_server();
     inner.clear();
     transport.unsent.set(crate::protocol::HIGH_WATER + 1);
     let calls = [
