@@ -29,11 +29,13 @@ fn start_then_close_its_pipes(name: &str, args: &[&str]) -> (std::process::Child
     (child, port)
 }
 
-fn fetch(port: u16) -> Vec<u8> {
+/// Connects, sends `request` (if any), and reads to the end.
+fn ask(port: u16, request: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    std::io::Write::write_all(&mut stream, request).unwrap();
     let mut received = Vec::new();
     stream.read_to_end(&mut received).unwrap();
     received
@@ -43,21 +45,36 @@ fn fetch(port: u16) -> Vec<u8> {
 fn a_server_keeps_serving_when_its_log_pipe_closes() {
     let poem_file = poem_path("science.txt");
     let poem_file = poem_file.to_str().unwrap();
-    let servers: [(&str, Vec<&str>); 2] = [
+    // The proxies fetch the poem from this server; each client of theirs is logged.
+    let upstream = support::Server::start("fastpoetry", &[poem_file]);
+    let upstream = upstream.port.to_string();
+    let science = poem("science.txt");
+    // Each server, how to start it, and what a client sends: nothing, for the poetry servers
+    // and the proxies, which answer with the poem; to the transform server, a request for an
+    // unknown transform, which gets no answer and a line on stderr (a request served prints none).
+    let refused = netstring(b"nosuch.hi");
+    let servers: [(&str, Vec<&str>, &[u8]); 6] = [
         (
             "slowpoetry-reactor",
             vec!["--port", "0", "--delay", "0.001", poem_file],
+            b"",
         ),
         (
             "slowpoetry",
             vec!["--port", "0", "--delay", "0.001", poem_file],
+            b"",
         ),
+        ("transformedpoetry", vec!["--port", "0"], &refused),
+        ("poetry-proxy-1", vec!["--port", "0", &upstream], b""),
+        ("poetry-proxy-2", vec!["--port", "0", &upstream], b""),
+        ("poetry-proxy-3", vec!["--port", "0", &upstream], b""),
     ];
-    for (name, args) in servers {
+    for (name, args, request) in servers {
+        let expected: &[u8] = if request.is_empty() { &science } else { b"" };
         let (mut child, port) = start_then_close_its_pipes(name, &args);
         // Each client makes the server print lines nobody can read any more.
         for _ in 0..3 {
-            assert_eq!(fetch(port), poem("science.txt"), "{name}");
+            assert!(ask(port, request) == expected, "{name}");
         }
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -126,7 +143,7 @@ fn the_blocking_server_gives_up_on_a_client_that_does_not_read() {
     // The next client is served once the server has given up on the first.
     let served = std::thread::spawn({
         let port = server.port;
-        move || fetch(port)
+        move || ask(port, b"")
     });
     let gave_up = loop {
         let line = server.next_line();

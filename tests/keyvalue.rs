@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use support::Listening;
+use support::{Listening, resident_kib};
 
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -187,6 +187,53 @@ fn a_line_too_long_drops_the_connection_silently() {
     // The server goes on.
     let mut client = connect(server.port(0));
     exchange(&mut client, b"get a\r\n", b"GET_NOT_FOUND a\r\n");
+}
+
+#[test]
+fn clients_that_ask_and_never_read_cost_the_line_servers_little() {
+    let servers: [(&str, &[&str], usize); 2] = [
+        ("keyvalue-server", &["--port", "0"], 1),
+        ("keyvalue-server2", &["--port", "0", "--pb-port", "0"], 2),
+    ];
+    for (name, args, ports) in servers {
+        let server = Listening::start(name, args, ports);
+        let port = server.port(0);
+        let value = "v".repeat(15_000);
+        let reply = format!("VALUE big {value}\r\n");
+        let mut reader = connect(port);
+        exchange(
+            &mut reader,
+            format!("set big {value}\r\n").as_bytes(),
+            b"STORED\r\n",
+        );
+        let before = resident_kib(server.pid());
+        // Four clients, each asking for the value 5,000 times at once and reading no reply:
+        // 75 MB of replies each, if the server wrote them all. Each names itself after the key
+        // (the server ignores words after it), so that its requests can be told apart in the log.
+        let silent: Vec<TcpStream> = (0..4)
+            .map(|i| {
+                let mut stream = connect(port);
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(2)))
+                    .unwrap();
+                let _ = stream.write_all(&format!("get big {i}\r\n").repeat(5_000).into_bytes());
+                stream
+            })
+            .collect();
+        // Once the server has begun on each silent client's requests (it handles what one read
+        // brought before anything else), a client that reads is still served.
+        for i in 0..4 {
+            server.wait_for_line(|line| line.ends_with(&format!("] R get big {i}")));
+        }
+        exchange(&mut reader, b"get big\r\n", reply.as_bytes());
+        let grown = resident_kib(server.pid()).saturating_sub(before);
+        drop(silent);
+        // A silent client may cost us its requests and a high-water mark of replies (the
+        // kernel's buffers are not ours); 16 MiB for four leaves room for the allocator.
+        assert!(grown < 16 * 1024, "{name} grew by {grown} KiB");
+        // The silent clients gone, the reader is still served.
+        exchange(&mut reader, b"get big\r\n", reply.as_bytes());
+    }
 }
 
 /// `kv` against `server`, with `args`: (exit status, stdout, stderr).

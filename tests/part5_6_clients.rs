@@ -27,6 +27,12 @@ fn address(port: u16) -> String {
     format!("IPv4Address(type='TCP', host='127.0.0.1', port={port})")
 }
 
+/// The line on stderr of client 2.0, 2.1 or 2-stack for a connection to this machine's `port`
+/// refused.
+fn refused(client: &str, port: u16) -> String {
+    format!("{client}: failed to connect to 127.0.0.1:{port}: Connection refused")
+}
+
 /// A Fast Poetry server (the whole poem at once) for a poem of `poetry/`.
 fn fast(poem_name: &str) -> Server {
     Server::start("fastpoetry", &[poem_path(poem_name).to_str().unwrap()])
@@ -153,7 +159,7 @@ fn client_2_numbers_tasks_as_connections_succeed_and_reports_poems_as_they_end()
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (output, dir) = run_saving("get-poetry-2", &args);
     assert_eq!(output.status.code(), Some(1));
-    assert!(output.stderr.is_empty(), "{:?}", lines(&output.stderr));
+    assert_eq!(lines(&output.stderr), [refused("get-poetry-2", dead)]);
 
     let out = lines(&output.stdout);
     let (body, summary) = out.split_at(out.len() - 4);
@@ -276,10 +282,10 @@ fn client_2_1_reports_failures_and_prints_the_other_poems() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         lines(&output.stderr),
-        [format!(
-            "Poem from {} timed out after 200ms",
-            address(late.port)
-        )]
+        [
+            refused("get-poetry-2-simple", dead),
+            format!("Poem from {} timed out after 200ms", address(late.port))
+        ]
     );
     let mut expected = format!("Failed to connect to: {}\n", address(dead)).into_bytes();
     expected.extend(printed(&["alla_sera.txt"]));
@@ -322,6 +328,41 @@ fn client_2_stack_without_data_reaches_its_summary() {
     assert_eq!(out[0], format!("Failed to connect to: {}", address(dead)));
     assert_eq!(strip_clock(&out[1]), "Got 0 poems");
     assert_eq!(out.len(), 2);
+}
+
+#[test]
+fn clients_2_say_why_a_connection_failed() {
+    let dead = closed_port();
+    for client in ["get-poetry-2", "get-poetry-2-simple", "get-poetry-2-stack"] {
+        // A name that does not resolve (no name under .invalid ever does): the tutorial's line on
+        // stdout, as it was, and the reason on stderr.
+        let output = run(client, &["nosuch.invalid:10000"]);
+        assert_eq!(output.status.code(), Some(1), "{client}");
+        assert_eq!(
+            lines(&output.stdout)[0],
+            "Failed to connect to: IPv4Address(type='TCP', host='nosuch.invalid', port=10000)"
+        );
+        let err = lines(&output.stderr);
+        assert_eq!(err.len(), 1, "{client}: {err:?}");
+        let reason = err[0]
+            .strip_prefix(&format!(
+                "{client}: failed to connect to nosuch.invalid:10000: "
+            ))
+            .unwrap_or_else(|| panic!("{client}: {err:?}"));
+        // The resolver's own words, which differ between systems; never a refusal.
+        assert!(
+            !reason.is_empty() && !reason.contains("refused"),
+            "{reason}"
+        );
+        // A port where nothing listens.
+        let output = run(client, &[&dead.to_string()]);
+        assert_eq!(output.status.code(), Some(1), "{client}");
+        assert_eq!(
+            lines(&output.stdout)[0],
+            format!("Failed to connect to: {}", address(dead))
+        );
+        assert_eq!(lines(&output.stderr), [refused(client, dead)]);
+    }
 }
 
 #[test]

@@ -361,7 +361,7 @@ fn bad_plugin_options_are_refused_before_forking() {
     let science = science.to_str().unwrap();
     let poetry_dir = poem_path("");
     let poetry_dir = poetry_dir.to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["fastpoetry", "--port", "abc", "--poem", science],
             "invalid value 'abc' for '--port <PORT>'",
@@ -378,6 +378,11 @@ fn bad_plugin_options_are_refused_before_forking() {
         (
             &["slowpoetry", "--poem", science, "--delay", "soon"],
             "invalid value 'soon' for '--delay <DELAY>'",
+        ),
+        (
+            &["poetry-proxy", "--port", "10000", "--server", "10000"],
+            "poetryd: error: 127.0.0.1:10000 is where this proxy listens: it would wait for ever \
+             on its own poem\n",
         ),
     ];
     for (args, message) in cases {

@@ -389,7 +389,7 @@ fn the_shared_options_table_names_exactly_the_programs_that_take_each_option() {
 
 /// What each client prints for a refused connection, as the README's list of differences says:
 /// the clients, the stream, and the line (for port 10004).
-const REFUSED: [(&[&str], &str, &str); 6] = [
+const REFUSED: [(&[&str], &str, &str); 8] = [
     (
         &[
             "get-poetry-blocking",
@@ -406,6 +406,16 @@ const REFUSED: [(&[&str], &str, &str); 6] = [
         &["get-poetry-2", "get-poetry-2-simple"],
         "stdout",
         "Failed to connect to: IPv4Address(type='TCP', host='127.0.0.1', port=10004)",
+    ),
+    (
+        &["get-poetry-2"],
+        "stderr",
+        "get-poetry-2: failed to connect to 127.0.0.1:10004: Connection refused",
+    ),
+    (
+        &["get-poetry-2-simple"],
+        "stderr",
+        "get-poetry-2-simple: failed to connect to 127.0.0.1:10004: Connection refused",
     ),
     (
         &["get-poetry-3-1", "get-poetry-4"],

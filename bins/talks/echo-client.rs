@@ -96,6 +96,12 @@ impl LineHandler for EchoClient {
             lines.lose_connection();
         }
     }
+
+    /// A client reads the server's replies whatever it still has to send: holding them back could
+    /// leave it and the server each waiting for the other.
+    fn holds_while_unread(&self) -> bool {
+        false
+    }
 }
 
 /// Makes the one protocol, and stops the reactor when its connection is over or failed.

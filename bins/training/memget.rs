@@ -131,6 +131,12 @@ impl LineHandler for GetProtocol {
         // Fails the Deferred only if nothing fired it yet.
         let _ = self.deferred.errback(Trouble::Closed);
     }
+
+    /// A client reads the server's replies whatever it still has to send: holding them back could
+    /// leave it and the server each waiting for the other.
+    fn holds_while_unread(&self) -> bool {
+        false
+    }
 }
 
 fn main() -> ExitCode {

@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
+use common::cli::client::{
+    exit_status_after, explain_if_no_servers, print_poems, report_connect_failure,
+};
 use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
@@ -182,8 +184,11 @@ impl Factory for PoetryClientFactory {
 
 impl ClientFactory for PoetryClientFactory {
     /// No protocol exists for a connection that was never made: the factory gets the news.
-    fn client_connection_failed(&self, connector: &Connector, _reason: &ConnectError) {
-        outln!("Failed to connect to: {}", connector.get_destination());
+    /// The tutorial's line names only the address; ours adds the reason on stderr.
+    fn client_connection_failed(&self, connector: &Connector, reason: &ConnectError) {
+        let destination = connector.get_destination();
+        outln!("Failed to connect to: {destination}");
+        report_connect_failure(&destination, reason);
         self.poem_finished(None);
     }
 }

@@ -18,6 +18,8 @@ pub struct StringTransport {
     disconnecting: Cell<bool>,
     aborted: Cell<bool>,
     producing_paused: Cell<bool>,
+    /// What `buffered` answers: the test plays a peer that has not taken that much.
+    unsent: Cell<usize>,
     host: SocketAddr,
     peer: SocketAddr,
 }
@@ -30,6 +32,7 @@ impl StringTransport {
             disconnecting: Cell::new(false),
             aborted: Cell::new(false),
             producing_paused: Cell::new(false),
+            unsent: Cell::new(0),
             host: SocketAddr::from(([127, 0, 0, 1], 10000)),
             peer: SocketAddr::from(([127, 0, 0, 1], 54321)),
         })
@@ -53,6 +56,12 @@ impl StringTransport {
     /// Whether `pause_producing` is in effect.
     pub fn producing_paused(&self) -> bool {
         self.producing_paused.get()
+    }
+
+    /// Makes `buffered` say that `count` written bytes wait to be sent, as a real transport's
+    /// would while its peer does not read: how a test reaches a protocol's back-pressure.
+    pub fn set_buffered(&self, count: usize) {
+        self.unsent.set(count);
     }
 }
 
@@ -93,7 +102,7 @@ impl Transport for StringTransport {
     }
 
     fn buffered(&self) -> usize {
-        0
+        self.unsent.get()
     }
 }
 

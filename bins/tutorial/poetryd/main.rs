@@ -169,6 +169,7 @@ impl Plugin {
         match self {
             Plugin::Catchat(options) => options.check(),
             Plugin::CatchatDashboard(options) => options.check(),
+            Plugin::PoetryProxy(options) => options.check(),
             _ => Ok(()),
         }
     }

@@ -6,7 +6,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use clap::Args;
-use common::cli::address::ServerAddress;
+use common::cli::address::{ServerAddress, refuse_proxying_itself};
 use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::log;
@@ -42,6 +42,14 @@ pub struct Options {
     /// shared by every client, each sent a piece at a time as it reads.
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
+}
+
+impl Options {
+    /// Refuses, before poetryd forks, a proxy whose upstream server is itself (as the proxies of
+    /// Part 14 do).
+    pub fn check(&self) -> Result<(), String> {
+        refuse_proxying_itself(&self.server, &self.iface, self.port)
+    }
 }
 
 pub fn make_service(options: &Options, reactor: &Reactor) -> MultiService {

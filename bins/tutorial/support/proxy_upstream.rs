@@ -13,13 +13,13 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use clap::Args;
-use common::cli::address::{PythonPeer, ServerAddress, listen_address};
+use common::cli::address::{PythonPeer, ServerAddress, refuse_proxying_itself};
 use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
@@ -265,24 +265,6 @@ fn python_tuple(server: &ServerAddress) -> String {
     }
 }
 
-/// Whether the upstream server is the proxy itself: each client would make the proxy fetch the poem
-/// from itself, and wait on that fetch. (With `--port 0` the proxy's port is not known beforehand,
-/// so it cannot be named as the server.)
-fn proxies_itself(args: &ProxyArgs) -> bool {
-    let Ok(listening) = listen_address(&args.iface, args.port) else {
-        return false;
-    };
-    let Ok(upstream) = (args.server.host.as_str(), args.server.port).to_socket_addrs() else {
-        return false;
-    };
-    args.port != 0
-        && upstream.into_iter().any(|server| {
-            server.port() == listening.port()
-                && (server.ip() == listening.ip()
-                    || (listening.ip().is_unspecified() && server.ip().is_loopback()))
-        })
-}
-
 /// Runs a proxy: makes the reactor, gives it to `make_factory` for the proxy's server factory,
 /// listens where `args` say, prints the startup line (scripts and tests read the port from it), and
 /// serves until stopped.
@@ -290,11 +272,8 @@ pub(crate) fn run_proxy<F: Factory + 'static>(
     args: &ProxyArgs,
     make_factory: impl FnOnce(&Reactor) -> Rc<F>,
 ) -> ExitCode {
-    if proxies_itself(args) {
-        report_error(format!(
-            "{} is where this proxy listens: it would wait for ever on its own poem",
-            args.server
-        ));
+    if let Err(line) = refuse_proxying_itself(&args.server, &args.iface, args.port) {
+        report_error(line);
         return ExitCode::from(2);
     }
     let reactor = match new_reactor() {

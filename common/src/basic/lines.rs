@@ -1,8 +1,16 @@
 //! `LineReceiver`: messages that end with a delimiter.
+//!
+//! A peer may send many requests at once and never read the replies (a client pipelining `get`s
+//! of a large value). Each line answered adds its reply to the transport's buffer, and one read can
+//! bring thousands of lines, so a server that answered all it received would keep a copy of every
+//! reply. So, by default, a line connection stops when its transport holds more than
+//! [`HIGH_WATER`] unsent bytes: the lines already received wait, nothing more is read, and when the
+//! transport has sent everything it resumes us and the waiting lines are handled. The memory a
+//! connection takes is then about one read and one high-water mark, whatever its peer does.
 
 use std::rc::Rc;
 
-use crate::protocol::{DisconnectReason, Protocol, Transport};
+use crate::protocol::{DisconnectReason, HIGH_WATER, Protocol, Transport};
 
 /// What a line protocol does with its lines: the part we write; [`LineReceiver`] does the framing.
 pub trait LineHandler {
@@ -30,6 +38,17 @@ pub trait LineHandler {
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         let _ = reason;
     }
+
+    /// Whether lines wait, and the connection stops reading, while the peer is not taking what we
+    /// write (the transport holds more than [`HIGH_WATER`] unsent bytes). Yes by default: that is
+    /// what bounds a server's memory when a peer sends requests and never reads the replies.
+    ///
+    /// A client says no. It must go on reading the server's replies while its own requests wait to
+    /// be sent: if it stopped, and the server stopped reading because we do not take its replies,
+    /// each side would wait for the other for ever.
+    fn holds_while_unread(&self) -> bool {
+        true
+    }
 }
 
 /// The framing state of a line connection, handed to the handler so it can write lines and switch
@@ -42,7 +61,11 @@ pub struct Lines {
     delimiter: Vec<u8>,
     max_length: usize,
     raw: bool,
+    /// The handler paused delivery ([`Lines::pause`]).
     paused: bool,
+    /// The peer is not taking what we write: lines wait and the transport does not read (see the
+    /// module's documentation) until the transport resumes us.
+    held: bool,
 }
 
 impl Lines {
@@ -107,6 +130,7 @@ impl Lines {
 
     fn stopped(&self) -> bool {
         self.paused
+            || self.held
             || self
                 .transport
                 .as_ref()
@@ -173,6 +197,7 @@ impl<H: LineHandler> LineReceiver<H> {
                 max_length,
                 raw: false,
                 paused: false,
+                held: false,
             },
         }
     }
@@ -188,11 +213,31 @@ impl<H: LineHandler> LineReceiver<H> {
         self.deliver();
     }
 
+    /// Stops reading, with what is buffered waiting, if the handler wants that and the
+    /// transport holds more than the high-water mark.
+    ///
+    /// The transport is paused here, before the next line, rather than left to the reactor, which
+    /// only pauses us once the callback has returned: by then every line of the read would have
+    /// been answered. The reactor, seeing the transport's buffer over the mark, also calls our
+    /// `pause_producing`, and later `resume_producing` once the buffer is empty, which is what
+    /// starts us again.
+    fn hold_if_unread(&mut self) -> bool {
+        if let Some(transport) = &self.lines.transport
+            && transport.buffered() > HIGH_WATER
+            && self.handler.holds_while_unread()
+        {
+            self.lines.held = true;
+            transport.pause_producing();
+        }
+        self.lines.held
+    }
+
     /// Hands the handler every complete line in the buffer (or all of it, in raw mode), for as
-    /// long as it does not pause, close, or switch mode in a way that stops delivery.
+    /// long as it does not pause, close, or switch mode in a way that stops delivery, and the
+    /// peer takes what it is sent.
     fn deliver(&mut self) {
         loop {
-            if self.lines.stopped() {
+            if self.lines.stopped() || self.hold_if_unread() {
                 return;
             }
             if self.lines.raw {
@@ -244,6 +289,25 @@ impl<H: LineHandler> Protocol for LineReceiver<H> {
 
     fn connection_lost(&mut self, reason: &DisconnectReason) {
         self.handler.connection_lost(reason);
+    }
+
+    /// The peer is not taking what we write (our replies, or what the handler writes from a
+    /// timer): read nothing more from it until it has, unless the handler would rather not.
+    fn pause_producing(&mut self) {
+        if self.handler.holds_while_unread() {
+            self.lines.held = true;
+            self.lines.transport().pause_producing();
+        }
+    }
+
+    /// Everything written has been sent: read again, and first handle the lines that waited (the
+    /// peer may be waiting for their replies, not sending more).
+    fn resume_producing(&mut self) {
+        if self.lines.held {
+            self.lines.held = false;
+            self.lines.transport().resume_producing();
+            self.deliver();
+        }
     }
 }
 
@@ -375,5 +439,68 @@ mod tests {
         receiver.resume_delivery();
         receiver.resume_delivery();
         assert_eq!(receiver.handler.0, ["a", "b", "c"]);
+    }
+
+    /// Answers every line with 40,000 bytes, to a peer that reads none of them: the transport's
+    /// unsent bytes are all it was written.
+    struct Answerer {
+        seen: Vec<String>,
+        transport: Rc<StringTransport>,
+        holds: bool,
+    }
+
+    impl LineHandler for Answerer {
+        fn line_received(&mut self, line: &[u8], lines: &mut Lines) {
+            self.seen.push(String::from_utf8_lossy(line).into_owned());
+            lines.send_line(&[b'x'; 40_000]);
+            self.transport.set_buffered(self.transport.value().len());
+        }
+
+        fn holds_while_unread(&self) -> bool {
+            self.holds
+        }
+    }
+
+    fn answerer(holds: bool) -> (LineReceiver<Answerer>, Rc<StringTransport>) {
+        let transport = StringTransport::new();
+        let mut receiver = LineReceiver::new(Answerer {
+            seen: Vec::new(),
+            transport: transport.clone(),
+            holds,
+        });
+        receiver.connection_made(transport.clone());
+        (receiver, transport)
+    }
+
+    #[test]
+    fn lines_wait_while_the_peer_does_not_take_the_replies() {
+        let (mut receiver, transport) = answerer(true);
+        receiver.data_received(b"a\r\nb\r\nc\r\nd\r\n");
+        // Two replies are past the high-water mark: the rest waits, and nothing more is read.
+        assert_eq!(receiver.handler.seen, ["a", "b"]);
+        assert!(transport.producing_paused());
+        receiver.data_received(b"e\r\n");
+        assert_eq!(receiver.handler.seen, ["a", "b"]);
+        // The reactor pauses us too, then resumes us once the peer has taken everything.
+        receiver.pause_producing();
+        transport.clear();
+        transport.set_buffered(0);
+        receiver.resume_producing();
+        assert_eq!(receiver.handler.seen, ["a", "b", "c", "d"]);
+        assert!(transport.producing_paused());
+        transport.clear();
+        transport.set_buffered(0);
+        receiver.resume_producing();
+        assert_eq!(receiver.handler.seen, ["a", "b", "c", "d", "e"]);
+        assert!(!transport.producing_paused());
+    }
+
+    #[test]
+    fn a_handler_that_does_not_hold_hears_every_line() {
+        let (mut receiver, transport) = answerer(false);
+        receiver.data_received(b"a\r\nb\r\nc\r\nd\r\n");
+        receiver.pause_producing();
+        assert_eq!(receiver.handler.seen, ["a", "b", "c", "d"]);
+        assert!(!transport.producing_paused());
     }
 }

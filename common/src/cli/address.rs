@@ -134,6 +134,40 @@ pub fn listen_address(iface: &str, port: u16) -> io::Result<SocketAddr> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name has no addresses"))
 }
 
+/// Refuses a proxy's upstream `server` when it is the proxy itself, listening on `iface`:`port`:
+/// each client would make the proxy fetch the poem from itself, and wait on that fetch for ever.
+/// The error is the line to print. Every proxy of the tutorial checks this before it listens, so
+/// that they refuse alike.
+///
+/// A name is resolved to compare it: `localhost:10000` is the proxy on `--port 10000`, and so is
+/// `127.0.0.1:10000` for a proxy on every interface. With `--port 0` the proxy's port is not known
+/// beforehand, so it cannot be named as the server; an address that does not resolve is left for
+/// the download to report.
+pub fn refuse_proxying_itself(
+    server: &ServerAddress,
+    iface: &str,
+    port: u16,
+) -> Result<(), String> {
+    let Ok(listening) = listen_address(iface, port) else {
+        return Ok(());
+    };
+    let Ok(upstream) = (server.host.as_str(), server.port).to_socket_addrs() else {
+        return Ok(());
+    };
+    let itself = port != 0
+        && upstream.into_iter().any(|upstream| {
+            upstream.port() == listening.port()
+                && (upstream.ip() == listening.ip()
+                    || (listening.ip().is_unspecified() && upstream.ip().is_loopback()))
+        });
+    if itself {
+        return Err(format!(
+            "{server} is where this proxy listens: it would wait for ever on its own poem"
+        ));
+    }
+    Ok(())
+}
+
 /// A peer address printed as Python prints a socket address: `('127.0.0.1', 35458)`.
 ///
 /// The tutorial's servers print their peers this way (`Somebody at ('127.0.0.1', 35458) wants
@@ -279,6 +313,23 @@ mod tests {
         let addr = listen_address("localhost", 0).unwrap();
         assert!(addr.is_ipv4(), "{addr}");
         assert_eq!(listen_address("::1", 5).unwrap().to_string(), "[::1]:5");
+    }
+
+    #[test]
+    fn a_proxy_is_refused_as_its_own_upstream() {
+        let refused = |server: &str, iface: &str, port: u16| {
+            refuse_proxying_itself(&parse(server).unwrap(), iface, port).is_err()
+        };
+        assert!(refused("10000", "localhost", 10000));
+        assert!(refused("localhost:10000", "127.0.0.1", 10000));
+        assert!(refused("127.0.0.1:10000", "0.0.0.0", 10000));
+        assert!(!refused("10001", "localhost", 10000));
+        // With port 0 the system picks the port: no upstream named beforehand can be it.
+        assert!(!refused("10000", "localhost", 0));
+        assert_eq!(
+            refuse_proxying_itself(&parse("10000").unwrap(), "localhost", 10000).unwrap_err(),
+            "127.0.0.1:10000 is where this proxy listens: it would wait for ever on its own poem"
+        );
     }
 
     #[test]

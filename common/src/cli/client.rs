@@ -12,6 +12,7 @@ use super::address::ServerAddress;
 use super::duration::TimeFormat;
 use super::output::{program_name, report_error};
 use super::poem::PoemOutput;
+use crate::protocol::{ConnectError, Destination};
 use crate::reactor::Reactor;
 use crate::{errln, outln};
 
@@ -43,6 +44,28 @@ pub fn exit_status_after(reactor: &Reactor, failed: bool) -> ExitCode {
         Some(signal) => interrupted(signal),
         None => exit_status(failed),
     }
+}
+
+/// Says on stderr why a connection to `destination` could not be made, in one line worded as the
+/// blocking clients word it: `get-poetry-2: failed to connect to nosuch.invalid:10000: <reason>`.
+///
+/// For the clients whose tutorial output names only the address (`Failed to connect to:
+/// IPv4Address(...)`, which they keep on stdout byte for byte): without this line, a user could not
+/// tell a name that does not resolve from a server that is not running.
+pub fn report_connect_failure(destination: &Destination, reason: &ConnectError) {
+    let place = match destination {
+        Destination::Tcp { host, port } => ServerAddress {
+            host: host.clone(),
+            port: *port,
+        }
+        .to_string(),
+        Destination::Unix(path) => path.display().to_string(),
+    };
+    errln!(
+        "{}: failed to connect to {place}: {}",
+        program_name(),
+        reason.plain_reason()
+    );
 }
 
 /// Says on stderr that `signal` (`SIGINT`, `SIGTERM`) cut the run short, `get-poetry-3: interrupted

@@ -122,6 +122,14 @@ impl LineHandler for Collector {
     fn line_received(&mut self, line: &[u8], _lines: &mut Lines) {
         self.lines.borrow_mut().push(line.to_vec());
     }
+
+    /// A client reads the server's replies whatever it still has to send: holding them back could
+    /// leave it and the server each waiting for the other. (Nor would it be resumed: the reactor's
+    /// `resume_producing` goes to [`KeyValueClient`], which frames with this receiver but does not
+    /// pass that on.)
+    fn holds_while_unread(&self) -> bool {
+        false
+    }
 }
 
 struct Inner {

@@ -364,6 +364,18 @@ impl ConnectError {
         }
     }
 
+    /// The reason alone, as the system words it (`Connection refused`), without the sentence
+    /// Twisted puts around it: for a line that names the address itself, as the blocking clients'
+    /// `failed to connect to 127.0.0.1:10004: Connection refused`.
+    pub fn plain_reason(&self) -> &str {
+        match self {
+            ConnectError::Refused => "Connection refused",
+            ConnectError::TimedOut => "connection timed out",
+            ConnectError::DnsLookup { error, .. } | ConnectError::Other(error) => error,
+            ConnectError::Cancelled => "the attempt was cancelled",
+        }
+    }
+
     pub(crate) fn from_io(error: &io::Error) -> ConnectError {
         match error.kind() {
             io::ErrorKind::ConnectionRefused => ConnectError::Refused,

@@ -1,7 +1,7 @@
 //! The memcached protocol without sockets: replies byte for byte, in every chunk size, and
 //! expiry under a paused clock.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -365,65 +365,24 @@ fn flush_all_with_a_delay_forgets_what_is_there_then() {
     );
 }
 
-/// A transport that says it holds as many unsent bytes as the test wants: a client that does not
-/// read its replies.
-struct Unread {
-    inner: Rc<StringTransport>,
-    buffered: Cell<usize>,
-}
-
-impl Transport for Unread {
-    fn write(&self, data: &[u8]) {
-        self.inner.write(data);
-    }
-    fn lose_connection(&self) {
-        self.inner.lose_connection();
-    }
-    fn abort_connection(&self) {
-        self.inner.abort_connection();
-    }
-    fn is_disconnecting(&self) -> bool {
-        self.inner.is_disconnecting()
-    }
-    fn get_host(&self) -> Address {
-        self.inner.get_host()
-    }
-    fn get_peer(&self) -> Address {
-        self.inner.get_peer()
-    }
-    fn pause_producing(&self) {
-        self.inner.pause_producing();
-    }
-    fn resume_producing(&self) {
-        self.inner.resume_producing();
-    }
-    fn buffered(&self) -> usize {
-        self.buffered.get()
-    }
-}
-
 #[test]
 fn replies_that_are_not_read_stop_the_connection_until_they_are() {
     let (_reactor, store, mut protocol) = connection(MemcachedOptions::default());
     store.set(b"big", &[b'v'; 40_000]).unwrap();
-    let transport = Rc::new(Unread {
-        inner: StringTransport::new(),
-        buffered: Cell::new(HIGH_WATER + 1),
-    });
+    let transport = StringTransport::new();
+    transport.set_buffered(HIGH_WATER + 1);
     protocol.connection_made(transport.clone());
     let reply = [b"VALUE big 0 40000\r\n", &[b'v'; 40_000][..], b"\r\n"].concat();
     // Three keys of one get, then another command: the connection stops after the first key,
     // the transport holding more than the high-water mark, and reads no more.
     protocol.data_received(b"get big big big\r\nversion\r\n");
-    assert!(transport.inner.value() == reply);
-    assert!(transport.inner.producing_paused());
+    assert!(transport.value() == reply);
+    assert!(transport.producing_paused());
     protocol.pause_producing();
     // The transport has sent it all: the rest of the get, and what followed.
-    transport.buffered.set(0);
-    transport.inner.clear();
+    transport.set_buffered(0);
+    transport.clear();
     protocol.resume_producing();
-    assert!(
-        transport.inner.value() == [&reply.repeat(2)[..], b"END\r\nVERSION 1.6.18\r\n"].concat()
-    );
-    assert!(!transport.inner.producing_paused());
+    assert!(transport.value() == [&reply.repeat(2)[..], b"END\r\nVERSION 1.6.18\r\n"].concat());
+    assert!(!transport.producing_paused());
 }
