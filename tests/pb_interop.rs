@@ -5,7 +5,7 @@
 //!
 //! Twisted comes from the virtual environment that `scripts/interop/pb.sh` makes once per machine
 //! (`.ci/run` calls it before the tests). Without it, e.g. with no access to PyPI, each test says
-//! so and passes.
+//! so and passes, unless `REQUIRE_TWISTED=1` is set (`.ci/run` sets it): then each one fails.
 
 mod support;
 
