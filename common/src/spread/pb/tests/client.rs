@@ -77,6 +77,65 @@ fn trace_01_login_echo_error_sends_twisteds_bytes() {
     }
 }
 
+/// Trace 02: login guest with a wrong password. Twisted's server refuses it asynchronously (the
+/// portal's Deferred fails), so its CopyableFailure carries the extra keys of that form, `pickled`
+/// and an empty `_frames`, and the whole of `UnauthorizedLogin`'s class chain. Fed those bytes in
+/// any chunking, our client sends Twisted's client's bytes (the response included, and the
+/// challenger let go once the login has failed) and fails the login with Twisted's error.
+#[test]
+fn trace_02_refused_login_fails_with_twisteds_unauthorized_login() {
+    let (server, expected) = (hex(vectors::TRACE_02_S2C), hex(vectors::TRACE_02_C2S));
+    let refused = RemoteError::new(
+        "twisted.cred.error.UnauthorizedLogin",
+        "",
+        &[
+            "twisted.cred.error.UnauthorizedLogin",
+            "twisted.cred.error.LoginFailed",
+            "twisted.cred.error.Unauthorized",
+            "builtins.Exception",
+            "builtins.BaseException",
+            "builtins.object",
+        ],
+    );
+    for chunk in [1, 2, 7, server.len() - 1, server.len()] {
+        let factory = PBClientFactory::new();
+        let (mut protocol, transport) = connect(&factory);
+        let outcome: Rc<RefCell<Option<Result<(), RemoteError>>>> = Rc::default();
+        let slot = Rc::clone(&outcome);
+        factory
+            .login(b"guest", b"wrong", None)
+            .add_both(move |result| {
+                *slot.borrow_mut() = Some(match result {
+                    Ok(_avatar) => Ok(()),
+                    Err(failure) => Err(failure
+                        .downcast_ref::<RemoteError>()
+                        .expect("a remote error")
+                        .clone()),
+                });
+                Ok::<(), Failure>(())
+            });
+        for piece in server.chunks(chunk) {
+            protocol.data_received(piece);
+        }
+        assert_eq!(
+            to_hex(&transport.value()),
+            to_hex(&expected),
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            outcome.borrow_mut().take(),
+            Some(Err(refused.clone())),
+            "chunk {chunk}"
+        );
+        assert!(!crate::protocol::Transport::is_disconnecting(&*transport));
+    }
+    assert!(refused.check("twisted.cred.error.LoginFailed"));
+    assert_eq!(
+        refused.to_string(),
+        "twisted.cred.error.UnauthorizedLogin: "
+    );
+}
+
 /// Trace 04 seen from the client: five calls one after the other, two of them failing with
 /// `KeyError`s that the program reads as `NOT FOUND: b'...'`.
 #[test]
