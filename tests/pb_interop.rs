@@ -176,6 +176,62 @@ fn a_twisted_client_uses_our_keyvalue_pb() {
     );
 }
 
+/// The types Twisted's jelly sends besides the basic ones, `Decimal` and the `datetime` family,
+/// stored in our keyvalue-pb by Twisted's client and given back equal (same type, same repr);
+/// our ipc-client prints what it reads back as Python would.
+#[test]
+fn a_twisted_client_stores_decimals_and_dates_in_our_keyvalue_pb() {
+    let Some(python) = twisted::python() else {
+        return;
+    };
+    let server = Listening::start("keyvalue-pb", &["--port", "0"], 1);
+    let port = server.port(0).to_string();
+    let calls = [
+        "('set', 'd', Decimal('3.14'))",
+        "('get', 'd')",
+        "('set', 'when', datetime(2024, 1, 2, 3, 4, 5, 6))",
+        "('get', 'when')",
+        "('set', b'all', [Decimal('-1E+3'), Decimal('0.000001'), date(2024, 2, 29), \
+          time(23, 59), timedelta(days=-1, seconds=5), datetime(1, 1, 1)])",
+        "('get', b'all')",
+        "('get', 'd')",
+    ];
+    let client = twisted::run(
+        &python,
+        "keyvalue_pb_client.py",
+        &[&[port.as_str()][..], &calls].concat(),
+    );
+    assert_eq!(
+        lines(&client.stdout),
+        [
+            "set: 'd'",
+            "get: Decimal('3.14')",
+            "set: 'when'",
+            "get: datetime.datetime(2024, 1, 2, 3, 4, 5, 6)",
+            "set: b'all'",
+            "get: [Decimal('-1E+3'), Decimal('0.000001'), datetime.date(2024, 2, 29), \
+             datetime.time(23, 59), datetime.timedelta(days=-1, seconds=5), \
+             datetime.datetime(1, 1, 1, 0, 0)]",
+            "get: Decimal('3.14')",
+        ],
+        "{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    assert!(client.status.success());
+
+    let ours = run(
+        "ipc-client",
+        &["--server", &port, "--method", "get", "when"],
+    );
+    assert_eq!(
+        lines(&ours.stdout),
+        ["datetime.datetime(2024, 1, 2, 3, 4, 5, 6)"]
+    );
+    let ours = run("ipc-client", &["--server", &port, "--method", "get", "d"]);
+    assert_eq!(lines(&ours.stdout), ["Decimal('3.14')"]);
+    server.terminate();
+}
+
 /// Our pbecho-client against Twisted's pbecho server: the same lines as Twisted's own client, and
 /// the server sees one echo and one logout.
 #[test]
