@@ -7,7 +7,8 @@
 #   scripts/interop/pb.sh --check    # prints the path and exits 0 if it is ready, exits 1 otherwise
 #
 # Without network access to PyPI it says so and exits 1; the interoperability tests then skip with
-# a message. The Python peers themselves are in scripts/interop/twisted/.
+# a message, or fail when REQUIRE_TWISTED=1 is set (as .ci/run does, after stopping on that exit
+# status). The Python peers themselves are in scripts/interop/twisted/.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -19,11 +20,11 @@ case "${1:-}" in
     "")
         python=$(twisted_python)
         if [ -z "$python" ]; then
-            echo "interop: no Twisted: the PB interoperability tests will skip" >&2
+            echo "interop: no Twisted: the PB interoperability tests will skip (fail with REQUIRE_TWISTED=1)" >&2
             exit 1
         fi
         echo "$python"
         ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) echo "usage: scripts/interop/pb.sh [--check]" >&2; exit 2 ;;
 esac

@@ -18,8 +18,13 @@ fn peers() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/interop/twisted")
 }
 
+/// The environment variable that makes a missing Twisted a failure rather than a skip: `.ci/run`
+/// sets it, so that CI cannot pass without having talked to Twisted at all.
+const REQUIRE: &str = "REQUIRE_TWISTED";
+
 /// The Python with Twisted, as `scripts/interop/pb.sh --check` reports it; `None` (having printed
 /// why the test skips) when it has not been set up, e.g. on a machine without access to PyPI.
+/// With `REQUIRE_TWISTED` set to anything but empty or `0`, a missing Twisted fails the test.
 pub fn python() -> Option<PathBuf> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/interop/pb.sh");
     let output = Command::new("bash")
@@ -30,10 +35,20 @@ pub fn python() -> Option<PathBuf> {
         .unwrap();
     let path = String::from_utf8(output.stdout).unwrap();
     if !output.status.success() || path.trim().is_empty() {
+        if required() {
+            panic!(
+                "no Twisted, and {REQUIRE} is set: run scripts/interop/pb.sh to set it up (it needs PyPI)"
+            );
+        }
         eprintln!("SKIPPED: no Twisted (run scripts/interop/pb.sh to set it up; it needs PyPI)");
         return None;
     }
     Some(PathBuf::from(path.trim()))
+}
+
+/// Whether `REQUIRE_TWISTED` asks for Twisted to be there (set, and neither empty nor `0`).
+fn required() -> bool {
+    std::env::var_os(REQUIRE).is_some_and(|value| !value.is_empty() && value != "0")
 }
 
 /// Runs the Python peer `script` (a client) to completion with `args`.

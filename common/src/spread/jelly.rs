@@ -10,6 +10,8 @@
 //! [`jelly`] writes a value's Banana tokens straight into a [`Writer`], with no tree in between.
 
 mod convert;
+mod datetime;
+mod decimal;
 pub(crate) mod display;
 mod read;
 mod write;
@@ -20,6 +22,8 @@ use num_bigint::BigInt;
 
 use super::banana::{BananaError, DEFAULT_MAX_DEPTH};
 
+pub use datetime::{Date, DateTime, Time, TimeDelta};
+pub use decimal::Decimal;
 pub use read::unjelly;
 pub use write::{jelly, jelly_to_vec};
 
@@ -51,6 +55,17 @@ pub enum Value {
     Set(Vec<Value>),
     /// `("frozenset" ...)`.
     FrozenSet(Vec<Value>),
+    /// `decimal.Decimal`: `("decimal" coefficient exponent)`, `Decimal('-1.25')` being
+    /// `("decimal" -125 -2)`.
+    Decimal(Decimal),
+    /// `datetime.datetime` (naive): `("datetime" "2024 1 2 3 4 5 6")`.
+    DateTime(DateTime),
+    /// `datetime.date`: `("date" "2024 1 2")`.
+    Date(Date),
+    /// `datetime.time` (naive): `("time" "3 4 5 6")`.
+    Time(Time),
+    /// `datetime.timedelta`: `("timedelta" "days seconds microseconds")`.
+    TimeDelta(TimeDelta),
     /// `("reference" id value)`: the first sighting of a container met again later in the same run.
     Reference(u32, Box<Value>),
     /// `("dereference" id)`: a later sighting of the container opened by `Reference(id, ..)`; inside
@@ -134,8 +149,8 @@ pub enum JellyError {
     /// os._wrap_close).`); `Display` puts `InsecureJelly: ` in front.
     Insecure(String),
     /// A form that does not make sense (a dictionary entry that is not a pair, a dereference of no
-    /// reference, text that is not UTF-8), or a type this implementation does not support
-    /// (`decimal`, `datetime`, `date`, `time`, `timedelta`, `cached`, `lcache`).
+    /// reference, text that is not UTF-8, a date Python would not build), or a type this
+    /// implementation does not support (`cached`, `lcache`).
     Malformed(String),
     /// A value nested deeper than allowed.
     TooDeep,

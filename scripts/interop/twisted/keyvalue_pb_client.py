@@ -2,13 +2,15 @@
 keyvalue-pb server is tested against.
 
 Usage: python keyvalue_pb_client.py PORT [CALL...]
-Each CALL is a Python literal tuple, the method's name and its arguments, e.g. "('set', b'a', 'x')".
+Each CALL is a Python tuple, the method's name and its arguments, e.g. "('set', b'a', 'x')": literals,
+and the types jelly carries besides, Decimal, datetime, date, time and timedelta, by those names.
 Without any, it runs its own scenario: bytes and text keys and values, a list value, missing keys,
 a delete and an unknown method. The calls go one after the other on the root object of
 127.0.0.1:PORT; for each it prints one line, "<method>: <repr of the answer>" or
 "<method>: <failure type>: <getErrorMessage()>", then it exits 0 (1 if it could not connect).
 """
-import ast
+import datetime
+import decimal
 import sys
 
 from twisted.internet import defer, reactor, task
@@ -65,9 +67,19 @@ def run(reactor, port, calls):
     factory.disconnect()
 
 
+# The names a CALL may use beyond literals; nothing else is in reach (no builtins).
+NAMES = {
+    "Decimal": decimal.Decimal,
+    "datetime": datetime.datetime,
+    "date": datetime.date,
+    "time": datetime.time,
+    "timedelta": datetime.timedelta,
+}
+
+
 def main():
     port = int(sys.argv[1])
-    calls = [ast.literal_eval(call) for call in sys.argv[2:]] or SCENARIO
+    calls = [eval(call, {"__builtins__": {}}, NAMES) for call in sys.argv[2:]] or SCENARIO
     task.react(run, [port, calls])
 
 

@@ -7,7 +7,8 @@ use super::{ObjectId, Value};
 use crate::spread::{bytes_repr, python::text_repr};
 
 impl fmt::Display for Value {
-    /// `b'abc'`, `'text'`, `[1, 2]`, `(1,)`, `{b'a': 1}`, `None`, `True`, `1.5`. A dereference
+    /// `b'abc'`, `'text'`, `[1, 2]`, `(1,)`, `{b'a': 1}`, `None`, `True`, `1.5`,
+    /// `Decimal('3.14')`, `datetime.date(2024, 1, 2)`. A dereference
     /// prints the container it names, or `[...]` (`{...}` for a dictionary) inside that container
     /// itself (a cycle), as Python prints a shared or recursive container.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,6 +65,11 @@ impl<'a> Printer<'a> {
             Value::Set(items) => self.items("{", items, "}", f),
             Value::FrozenSet(items) if items.is_empty() => f.write_str("frozenset()"),
             Value::FrozenSet(items) => self.items("frozenset({", items, "})", f),
+            Value::Decimal(decimal) => write!(f, "{decimal}"),
+            Value::DateTime(datetime) => write!(f, "{datetime}"),
+            Value::Date(date) => write!(f, "{date}"),
+            Value::Time(time) => write!(f, "{time}"),
+            Value::TimeDelta(delta) => write!(f, "{delta}"),
             Value::Dict(entries) => {
                 f.write_char('{')?;
                 for (i, (key, value)) in entries.iter().enumerate() {

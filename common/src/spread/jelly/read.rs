@@ -2,24 +2,18 @@
 
 use std::collections::HashSet;
 
-use super::{JellyError, ObjectId, SecurityOptions, Value};
+use super::{
+    Date, DateTime, Decimal, JellyError, ObjectId, SecurityOptions, Time, TimeDelta, Value,
+};
 use crate::spread::banana::{Int, Item};
 use crate::spread::bytes_repr;
 
 /// Type words no receiver accepts: each would mean "find this code and run it".
 const CODE_WORDS: [&[u8]; 5] = [b"class", b"module", b"function", b"method", b"instance"];
 
-/// Type words Twisted accepts and this implementation does not build (their values have no Rust
-/// counterpart here); they are refused as malformed, which a broker answers as an error.
-const UNSUPPORTED_WORDS: [&[u8]; 7] = [
-    b"decimal",
-    b"datetime",
-    b"date",
-    b"time",
-    b"timedelta",
-    b"cached",
-    b"lcache",
-];
+/// Type words Twisted accepts and this implementation does not build (Cacheables, which the seeds
+/// never use); they are refused as malformed, which a broker answers as an error.
+const UNSUPPORTED_WORDS: [&[u8]; 2] = [b"cached", b"lcache"];
 
 /// Turns one jelly expression into a value. `security` says which Copyable tags are accepted and
 /// how deep a value may be nested; class, module, function, method and instance words, unknown
@@ -81,6 +75,11 @@ impl Reader<'_> {
             b"set" => Ok(Value::Set(self.values(args, depth)?)),
             b"frozenset" => Ok(Value::FrozenSet(self.values(args, depth)?)),
             b"dictionary" => self.dictionary(args, depth),
+            b"decimal" => decimal(args),
+            b"datetime" => time_fields(args, "datetime", DateTime::parse).map(Value::DateTime),
+            b"date" => time_fields(args, "date", Date::parse).map(Value::Date),
+            b"time" => time_fields(args, "time", Time::parse).map(Value::Time),
+            b"timedelta" => time_fields(args, "timedelta", TimeDelta::parse).map(Value::TimeDelta),
             b"reference" => {
                 let [id, value] = pair(args, "reference")?;
                 let id = small_id(&id, "reference")?;
@@ -159,6 +158,38 @@ impl Reader<'_> {
             pairs.push((self.value(key, depth + 1)?, self.value(value, depth + 1)?));
         }
         Ok(Value::Dict(pairs))
+    }
+}
+
+/// `("decimal" coefficient exponent)`: two integers, as Twisted's unjelly needs them, within what
+/// Python's `decimal` holds.
+fn decimal(args: Vec<Item>) -> Result<Value, JellyError> {
+    let [coefficient, exponent] = pair(args, "decimal")?;
+    let (Item::Int(coefficient), Item::Int(Int::Small(exponent))) = (coefficient, exponent) else {
+        return Err(malformed(
+            "decimal needs an integer coefficient and exponent",
+        ));
+    };
+    Decimal::new(coefficient.to_bigint(), exponent)
+        .map(Value::Decimal)
+        .ok_or_else(|| malformed("a decimal exponent out of Python's range"))
+}
+
+/// The one byte string of a time type's form, read by `parse`; Python's `ValueError` (here
+/// malformed) when it would not build the value.
+fn time_fields<T>(
+    args: Vec<Item>,
+    form: &str,
+    parse: fn(&[u8]) -> Option<T>,
+) -> Result<T, JellyError> {
+    match one(args, form)? {
+        Item::Bytes(text) => parse(&text).ok_or_else(|| {
+            malformed(format!(
+                "{form} fields {} Python would not accept",
+                bytes_repr(&text[..text.len().min(super::datetime::MAX_FIELDS_TEXT)])
+            ))
+        }),
+        _ => Err(malformed(format!("{form} needs a byte string of fields"))),
     }
 }
 

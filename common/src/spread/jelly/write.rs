@@ -51,6 +51,15 @@ fn write(value: &Value, out: &mut Writer<'_>, depth: usize) -> Result<(), JellyE
         Value::Tuple(items) => sequence(b"tuple", items, out, depth)?,
         Value::Set(items) => sequence(b"set", items, out, depth)?,
         Value::FrozenSet(items) => sequence(b"frozenset", items, out, depth)?,
+        Value::Decimal(decimal) => {
+            open(out, b"decimal", 2, depth)?;
+            out.big_int(decimal.coefficient())?;
+            out.int(decimal.exponent());
+        }
+        Value::DateTime(datetime) => time_fields(b"datetime", &datetime.fields(), out, depth)?,
+        Value::Date(date) => time_fields(b"date", &date.fields(), out, depth)?,
+        Value::Time(time) => time_fields(b"time", &time.fields(), out, depth)?,
+        Value::TimeDelta(delta) => time_fields(b"timedelta", &delta.fields(), out, depth)?,
         Value::Dict(entries) => {
             open(out, b"dictionary", entries.len(), depth)?;
             for (key, value) in entries {
@@ -92,6 +101,18 @@ fn write(value: &Value, out: &mut Writer<'_>, depth: usize) -> Result<(), JellyE
             out.bytes(reason.as_bytes())?;
         }
     }
+    Ok(())
+}
+
+/// A time type's form: its word and the one byte string of its fields.
+fn time_fields(
+    word: &[u8],
+    fields: &str,
+    out: &mut Writer<'_>,
+    depth: usize,
+) -> Result<(), JellyError> {
+    open(out, word, 1, depth)?;
+    out.bytes(fields.as_bytes())?;
     Ok(())
 }
 

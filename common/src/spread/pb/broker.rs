@@ -638,9 +638,7 @@ impl Core {
         let message = match message {
             Ok(message) => message,
             Err(error) => {
-                let error =
-                    RemoteError::exception("twisted.spread.banana.BananaError", describe(&error));
-                return answer_wanted.then(|| fail(Failure::new(error)));
+                return answer_wanted.then(|| fail(Failure::new(unsendable(&error))));
             }
         };
         let deferred = answer_wanted.then(|| {
@@ -758,9 +756,7 @@ impl Incoming {
                 jelly(&value, out)
             }) {
                 Ok(bytes) => return self.send(&bytes),
-                Err(error) => {
-                    RemoteError::exception("twisted.spread.banana.BananaError", describe(&error))
-                }
+                Err(error) => unsendable(&error),
             },
             Err(error) => error,
         };
@@ -863,6 +859,21 @@ fn describe(error: &JellyError) -> String {
         JellyError::TooDeep => "too deeply nested".to_owned(),
         JellyError::Banana(error) => error.to_string(),
     }
+}
+
+/// Twisted's `BananaError` for a value that cannot be sent, its text without the exception's name
+/// (`byte string is too long to send (655361)`), as the failure's value carries it.
+fn unsendable(error: &JellyError) -> RemoteError {
+    let text = match error {
+        JellyError::Banana(error) => {
+            let text = error.text();
+            text.strip_prefix("BananaError: ")
+                .unwrap_or(text)
+                .to_owned()
+        }
+        other => describe(other),
+    };
+    RemoteError::exception("twisted.spread.banana.BananaError", text)
 }
 
 /// The failure that answers a call whose arguments could not be read (Twisted's

@@ -77,6 +77,65 @@ fn trace_01_login_echo_error_sends_twisteds_bytes() {
     }
 }
 
+/// Trace 02: login guest with a wrong password. Twisted's server refuses it asynchronously (the
+/// portal's Deferred fails), so its CopyableFailure carries the extra keys of that form, `pickled`
+/// and an empty `_frames`, and the whole of `UnauthorizedLogin`'s class chain. Fed those bytes in
+/// any chunking, our client sends Twisted's client's bytes (the response included, and the
+/// challenger let go once the login has failed) and fails the login with Twisted's error.
+#[test]
+fn trace_02_refused_login_fails_with_twisteds_unauthorized_login() {
+    let (server, expected) = (hex(vectors::TRACE_02_S2C), hex(vectors::TRACE_02_C2S));
+    let refused = RemoteError::new(
+        "twisted.cred.error.UnauthorizedLogin",
+        "",
+        &[
+            "twisted.cred.error.UnauthorizedLogin",
+            "twisted.cred.error.LoginFailed",
+            "twisted.cred.error.Unauthorized",
+            "builtins.Exception",
+            "builtins.BaseException",
+            "builtins.object",
+        ],
+    );
+    for chunk in [1, 2, 7, server.len() - 1, server.len()] {
+        let factory = PBClientFactory::new();
+        let (mut protocol, transport) = connect(&factory);
+        let outcome: Rc<RefCell<Option<Result<(), RemoteError>>>> = Rc::default();
+        let slot = Rc::clone(&outcome);
+        factory
+            .login(b"guest", b"wrong", None)
+            .add_both(move |result| {
+                *slot.borrow_mut() = Some(match result {
+                    Ok(_avatar) => Ok(()),
+                    Err(failure) => Err(failure
+                        .downcast_ref::<RemoteError>()
+                        .expect("a remote error")
+                        .clone()),
+                });
+                Ok::<(), Failure>(())
+            });
+        for piece in server.chunks(chunk) {
+            protocol.data_received(piece);
+        }
+        assert_eq!(
+            to_hex(&transport.value()),
+            to_hex(&expected),
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            outcome.borrow_mut().take(),
+            Some(Err(refused.clone())),
+            "chunk {chunk}"
+        );
+        assert!(!crate::protocol::Transport::is_disconnecting(&*transport));
+    }
+    assert!(refused.check("twisted.cred.error.LoginFailed"));
+    assert_eq!(
+        refused.to_string(),
+        "twisted.cred.error.UnauthorizedLogin: "
+    );
+}
+
 /// Trace 04 seen from the client: five calls one after the other, two of them failing with
 /// `KeyError`s that the program reads as `NOT FOUND: b'...'`.
 #[test]
@@ -337,4 +396,71 @@ fn any_error_value_becomes_a_remote_error() {
             r#"builtins.KeyError "b'foo'" ["builtins.KeyError", "builtins.LookupError"]"#,
         ]
     );
+}
+
+/// Twisted's `test_badSerialization`: a call whose argument cannot be sent (here a byte string one
+/// byte over Banana's limit) fails its Deferred at once with Banana's error and writes nothing; the
+/// request number it took is spent, as in Twisted, and the connection goes on: a string exactly at
+/// the limit goes out, and the next call is sent and answered.
+#[test]
+fn an_argument_that_cannot_be_sent_fails_the_call_and_sends_nothing() {
+    use crate::spread::banana::SIZE_LIMIT;
+
+    let factory = PBClientFactory::new();
+    let (mut protocol, transport) = connect(&factory);
+    let root = Rc::new(RefCell::new(None));
+    let slot = Rc::clone(&root);
+    factory.get_root_object().add_callback(move |reference| {
+        *slot.borrow_mut() = Some(reference);
+        Ok::<(), Failure>(())
+    });
+    protocol.data_received(&hex(&["02800282706204826e6f6e65028013870681"]));
+    let root: RemoteReference = root.borrow_mut().take().expect("the root is ready");
+    let greeting = transport.value();
+    assert_eq!(to_hex(&greeting), "02827062028013870681");
+
+    let seen: Seen = Rc::default();
+    let log = Rc::clone(&seen);
+    root.call_remote("set", vec![Value::Bytes(vec![b'x'; SIZE_LIMIT + 1])])
+        .add_both(move |outcome| {
+            note(
+                &log,
+                match outcome {
+                    Ok(value) => format!("answered {value}"),
+                    Err(failure) => failure_text(&failure),
+                },
+            );
+            Ok::<(), Failure>(())
+        });
+    assert_eq!(
+        *seen.borrow(),
+        [
+            r#"twisted.spread.banana.BananaError "byte string is too long to send (655361)" ["twisted.spread.banana.BananaError", "builtins.Exception", "builtins.BaseException", "builtins.object"]"#
+        ]
+    );
+    assert_eq!(transport.value(), greeting, "nothing was sent");
+    assert!(!crate::protocol::Transport::is_disconnecting(&*transport));
+
+    // Request 2, a string of exactly 655360 bytes: prefix 00 00 28, then STRING.
+    root.call_remote_no_answer("set", vec![Value::Bytes(vec![b'x'; SIZE_LIMIT])]);
+    let sent = transport.value()[greeting.len()..].to_vec();
+    assert_eq!(
+        to_hex(&sent[..32]),
+        "07801a8702810482726f6f740382736574008102800b87000028827878787878"
+    );
+    assert_eq!(sent.len(), 27 + SIZE_LIMIT + 4);
+    transport.clear();
+
+    let log = Rc::clone(&seen);
+    root.call_remote("get", vec![Value::Bytes(b"a".to_vec())])
+        .add_callback(move |answer: Value| {
+            note(&log, format!("get -> {answer}"));
+            Ok::<(), Failure>(())
+        });
+    assert_eq!(
+        to_hex(&transport.value()),
+        "07801a8703810482726f6f740382676574018102800b8701826101800587"
+    );
+    protocol.data_received(&hex(&["03801b870381018262"]));
+    assert_eq!(seen.borrow()[1], "get -> b'b'");
 }

@@ -389,3 +389,45 @@ fn over_a_real_socket() {
     client.disconnect();
     assert!(port.stop_listening().called());
 }
+
+/// A root whose `big` answer cannot be sent: a byte string one byte over Banana's limit.
+struct TooBig;
+
+impl Referenceable for TooBig {
+    fn remote_message(
+        &self,
+        name: &str,
+        _args: Vec<Value>,
+        _kwargs: Vec<(Value, Value)>,
+        _call: &CallContext,
+    ) -> Answer {
+        match name {
+            "big" => Answer::value(Value::Bytes(vec![0; crate::spread::banana::SIZE_LIMIT + 1])),
+            _ => Answer::value(Value::Text("small".into())),
+        }
+    }
+}
+
+/// The other side of `test_badSerialization`: an answer that cannot be sent reaches the caller as
+/// Twisted's `BananaError` with Banana's text, and the connection goes on.
+#[test]
+fn an_answer_that_cannot_be_sent_fails_the_call_and_the_connection_goes_on() {
+    let client = PBClientFactory::new();
+    let mut pair = Pair::new(&client, &PBServerFactory::new(Rc::new(TooBig)));
+    let root = outcome(client.get_root_object());
+    pair.pump();
+    let root = value(&root);
+    let big = outcome(root.call_remote("big", vec![]));
+    let small = outcome(root.call_remote("small", vec![]));
+    pair.pump();
+    let failed = failure(&big);
+    let error = failed.downcast_ref::<RemoteError>().unwrap();
+    assert_eq!(
+        (error.type_name.as_str(), error.value.as_str()),
+        (
+            "twisted.spread.banana.BananaError",
+            "byte string is too long to send (655361)"
+        )
+    );
+    assert_eq!(value(&small), Value::Text("small".into()));
+}
