@@ -66,8 +66,8 @@ struct Options {
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
-    /// ended (the directory is created if needed).
+    /// Also save each poem received as DIR/poem-N.txt, N being its task number, the place of its
+    /// address on the command line (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
 }
@@ -237,12 +237,12 @@ struct Results {
 }
 
 impl Results {
-    /// The callback given to `get_poetry`.
-    fn got_poem(&self, poem: Vec<u8>) {
+    /// The callback given to `get_poetry` for task `task` (its place on the command line).
+    fn got_poem(&self, task: usize, poem: Vec<u8>) {
         {
             let mut poems = self.poems.borrow_mut();
             // Saved as it arrives, so that what did arrive is on disk whatever happens next.
-            if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+            if let Err(error) = self.output.save(task, &poem) {
                 report_error(format_args!("cannot save a poem: {error}"));
                 self.unsaved.set(true);
             }
@@ -289,7 +289,7 @@ fn main() -> ExitCode {
         failures: Cell::new(0),
         unsaved: Cell::new(false),
     });
-    for server in &options.servers {
+    for (index, server) in options.servers.iter().enumerate() {
         let (for_poem, for_error) = (Rc::clone(&results), Rc::clone(&results));
         get_poetry(
             &reactor,
@@ -297,7 +297,7 @@ fn main() -> ExitCode {
             server.port,
             options.timeout,
             options.max_poem_size,
-            move |poem| for_poem.got_poem(poem),
+            move |poem| for_poem.got_poem(index + 1, poem),
             move |error| for_error.poem_failed(error),
         );
     }

@@ -58,8 +58,8 @@ struct Options {
     #[command(flatten)]
     download: DownloadArgs,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
-    /// ended (the directory is created if needed).
+    /// Also save each poem received as DIR/poem-N.txt, N being its task number, the place of its
+    /// address on the command line (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
     save_dir: Option<PathBuf>,
 
@@ -85,11 +85,11 @@ struct Results {
 }
 
 impl Results {
-    /// The callback: a poem arrived.
-    fn got_poem(&self, poem: Vec<u8>) -> Result<(), Failure> {
+    /// The callback: the poem of task `task` (its place on the command line) arrived.
+    fn got_poem(&self, task: usize, poem: Vec<u8>) -> Result<(), Failure> {
         let mut poems = self.poems.borrow_mut();
         // Saved as it arrives, so that what did arrive is on disk whatever happens next.
-        if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+        if let Err(error) = self.output.save(task, &poem) {
             self.tally
                 .fail(|| report_error(format_args!("cannot save a poem: {error}")));
         }
@@ -154,7 +154,7 @@ fn main() -> ExitCode {
         );
         deferred
             .add_callbacks(
-                move |poem| for_poem.got_poem(poem),
+                move |poem| for_poem.got_poem(index + 1, poem),
                 move |failure| for_failure.poem_failed(failure),
             )
             .add_both(move |outcome| for_done.tally.poem_done(outcome));

@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             .add_callback(move |poem| cummingsify(&dice, poem))
             .add_errback(move |failure| cummingsify_failed(&for_recovery, failure))
             .add_callbacks(
-                move |poem| for_poem.got_poem(poem),
+                move |poem| for_poem.got_poem(index + 1, poem),
                 move |failure| for_failure.poem_failed(failure),
             )
             .add_both(move |outcome| for_done.tally.poem_done(outcome));

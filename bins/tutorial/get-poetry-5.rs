@@ -159,7 +159,7 @@ fn main() -> ExitCode {
         deferred
             .add_callback(move |poem| try_to_cummingsify(&dice, &for_transform, poem))
             .add_callbacks(
-                move |poem| for_poem.got_poem(poem),
+                move |poem| for_poem.got_poem(index + 1, poem),
                 move |failure| for_failure.poem_failed(failure),
             )
             .add_both(move |outcome| for_done.tally.poem_done(outcome));

@@ -33,8 +33,8 @@ pub(crate) struct CummingsifyArgs {
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
 
-    /// Also save each poem printed, as printed, as DIR/poem-N.txt, N being its place in the order
-    /// the poems were printed (the directory is created if needed).
+    /// Also save each poem printed, as printed, as DIR/poem-N.txt, N being its task number, the
+    /// place of its address on the command line (the directory is created if needed).
     #[arg(long, value_name = "DIR")]
     pub(crate) save_dir: Option<PathBuf>,
 
@@ -94,8 +94,6 @@ impl Error for GibberishError {}
 /// What `main` learns from the callbacks at the end of each chain.
 pub(crate) struct Results {
     output: PoemOutput,
-    /// How many poems have been printed.
-    printed: Cell<usize>,
     /// The `--progress` lines, drawn while the downloads run: the poems are printed above them.
     progress: Rc<TaskProgress>,
     /// The addresses done, and whether anything failed.
@@ -116,18 +114,16 @@ impl Results {
                 save_dir,
                 print: false,
             },
-            printed: Cell::new(0),
             progress: Rc::clone(progress),
             tally: Tally::new(reactor, addresses, progress),
         }
     }
 
-    /// The callback of the pair: a poem, transformed or not, to print now.
-    pub(crate) fn got_poem(&self, poem: Vec<u8>) -> Result<(), Failure> {
+    /// The callback of the pair: the poem of task `task` (its place on the command line),
+    /// transformed or not, to print now.
+    pub(crate) fn got_poem(&self, task: usize, poem: Vec<u8>) -> Result<(), Failure> {
         self.progress.above(|| print_poems([poem.as_slice()]));
-        let number = self.printed.get() + 1;
-        self.printed.set(number);
-        if let Err(error) = self.output.save(number, &poem) {
+        if let Err(error) = self.output.save(task, &poem) {
             self.tally
                 .fail(|| report_error(format_args!("cannot save a poem: {error}")));
         }
