@@ -84,8 +84,8 @@ fn an_ipv6_address_without_brackets_gets_the_hint() {
 fn a_timeout_of_zero_is_a_usage_error() {
     assert_eq!(
         usage_error("get-poetry-1", &["--connect-timeout", "0", "10000"]),
-        "error: invalid value '0' for '--connect-timeout <CONNECT_TIMEOUT>': '0' is no time at \
-         all: a timeout must be more than zero"
+        "error: invalid value '0' for '--connect-timeout <DURATION>': '0' is no time at all: a \
+         timeout must be more than zero"
     );
     assert_eq!(
         usage_error("get-poetry-3", &["--timeout", "0ms", "10000"]),

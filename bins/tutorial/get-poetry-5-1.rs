@@ -124,7 +124,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let progress = task_progress(options.cummingsify.progress, servers);
+    let progress = task_progress(&options.cummingsify.progress, servers);
     let dice = Rc::new(Dice::from_seed(options.cummingsify.seed));
     let results = Rc::new(Results::new(
         &reactor,
@@ -137,7 +137,7 @@ fn main() -> ExitCode {
             &reactor,
             &server.host,
             server.port,
-            options.download.timeout,
+            options.download.timeout.timeout,
             options.download.max_poem_size,
             &progress,
             index + 1,
