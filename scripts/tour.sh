@@ -267,8 +267,8 @@ part_3() {
     example --stop-after 2 simple
     example --stop-after 1 hello
     example --stop-after 1 stack
-    example countdown --interval "$scale"
-    example countdown --counters --interval "$scale"
+    example countdown --time-scale "$scale"
+    example countdown --counters --time-scale "$scale"
     example exception
 }
 
@@ -470,7 +470,7 @@ part_18() {
     say "A DeferredList waits for many Deferreds, and says how each one ended."
     for n in 1 2 3 4 5 6 7; do example "deferred-list-$n"; done
     say "Further: DeferredSemaphore keeps many jobs to a few at a time."
-    example deferred-semaphore --limit 2 --delay "$scale"
+    example deferred-semaphore --limit 2 --time-scale "$scale"
     fast_servers
     say "Client 8.0: a DeferredList stops the reactor when every poem is done."
     run get-poetry-8 "$t" "$p2" "$p3"

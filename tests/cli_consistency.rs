@@ -4,11 +4,12 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
-use support::{Server, lines, poem_path, program, run};
+use support::{Server, bins, lines, poem_path, program, run};
 
 /// Runs `name` with `args`, checks that it is a usage error (status 2, nothing on stdout), and
 /// returns its first line on stderr.
@@ -84,8 +85,8 @@ fn an_ipv6_address_without_brackets_gets_the_hint() {
 fn a_timeout_of_zero_is_a_usage_error() {
     assert_eq!(
         usage_error("get-poetry-1", &["--connect-timeout", "0", "10000"]),
-        "error: invalid value '0' for '--connect-timeout <CONNECT_TIMEOUT>': '0' is no time at \
-         all: a timeout must be more than zero"
+        "error: invalid value '0' for '--connect-timeout <DURATION>': '0' is no time at all: a \
+         timeout must be more than zero"
     );
     assert_eq!(
         usage_error("get-poetry-3", &["--timeout", "0ms", "10000"]),
@@ -123,6 +124,129 @@ fn unknown_options_are_refused() {
             "{name}"
         );
     }
+}
+
+/// The options the poetry clients share, each declared once in `common::cli` and flattened into
+/// every client that takes it.
+const SHARED_OPTIONS: [&str; 8] = [
+    "--timeout",
+    "--connect-timeout",
+    "--time-format",
+    "--progress",
+    "--save-dir",
+    "--print",
+    "--max-poem-size",
+    "--timeline",
+];
+
+/// The clients that take a documented variant of a shared option instead: `timing-client`'s
+/// `--timeout` (`RequestTimeoutOption`) is on by default, so that a load test always ends.
+const VARIANTS: [(&str, &str); 1] = [("timing-client", "--timeout")];
+
+/// The clients that take a shared option with another default: `timing-client` prints seconds, as
+/// the training's timing client does.
+const OTHER_DEFAULTS: [(&str, &str); 1] = [("timing-client", "--time-format")];
+
+/// What a program's `--help` says of `option`, if it takes it: the description (the indented lines
+/// below the option's), its words joined by single spaces, and apart from it the `[default: ...]`
+/// that clap adds.
+fn option_help(help: &str, option: &str) -> Option<(String, Option<String>)> {
+    let mut lines = help.lines().skip_while(|line| {
+        line.trim_start()
+            .strip_prefix(option)
+            .is_none_or(|rest| !(rest.is_empty() || rest.starts_with(' ')))
+    });
+    lines.next()?;
+    let description = lines.take_while(|line| line.is_empty() || line.starts_with("          "));
+    let text = description
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(match text.split_once("[default: ") {
+        Some((before, after)) => {
+            let (default, rest) = after.split_once(']').unwrap();
+            let text = format!("{} {}", before.trim_end(), rest.trim_start());
+            (text.trim().to_owned(), Some(default.to_owned()))
+        }
+        None => (text, None),
+    })
+}
+
+#[test]
+fn a_shared_option_reads_the_same_in_every_client() {
+    let helps: Vec<(String, String)> = bins(true)
+        .into_iter()
+        .map(|name| {
+            let output = run(&name, &["--help"]);
+            assert_eq!(output.status.code(), Some(0), "{name} --help");
+            (name, String::from_utf8(output.stdout).unwrap())
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for option in SHARED_OPTIONS {
+        let mut texts: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let mut defaults: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
+        for (name, help) in &helps {
+            let client = (name.as_str(), option);
+            if VARIANTS.contains(&client) {
+                continue;
+            }
+            let Some((text, default)) = option_help(help, option) else {
+                continue;
+            };
+            texts.entry(text).or_default().push(name);
+            if !OTHER_DEFAULTS.contains(&client) {
+                defaults.entry(default).or_default().push(name);
+            }
+        }
+        let takers: usize = texts.values().map(Vec::len).sum();
+        if takers < 2 {
+            problems.push(format!("{option}: only {takers} client takes it"));
+        }
+        if texts.len() > 1 {
+            problems.push(format!(
+                "{option} is described {} ways: {texts:#?}",
+                texts.len()
+            ));
+        }
+        if defaults.len() > 1 {
+            problems.push(format!(
+                "{option} has {} defaults: {defaults:?}",
+                defaults.len()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_help_of_an_option_is_read_whole() {
+    let help = "\
+Options:
+      --time-format <TIME_FORMAT>
+          How to print
+          them
+
+          Possible values:
+          - clock: as the tutorial
+          
+          [default: clock]
+
+      --progress
+          Live lines
+";
+    assert_eq!(
+        option_help(help, "--time-format"),
+        Some((
+            "How to print them Possible values: - clock: as the tutorial".to_owned(),
+            Some("clock".to_owned())
+        ))
+    );
+    assert_eq!(
+        option_help(help, "--progress"),
+        Some(("Live lines".to_owned(), None))
+    );
+    assert_eq!(option_help(help, "--time"), None);
 }
 
 /// Waits until process `pid` catches SIGINT (a client may connect before it installs its handler,

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use support::program;
+use support::{bins, program};
 
 /// The part of the README these checks cover: from the quick start to the end of the tutorial.
 fn tutorial_text() -> String {
@@ -27,18 +27,6 @@ fn tutorial_text() -> String {
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The names of the root package's programs, from the `bin = [...]` list of Cargo.toml; with
-/// `tutorial_only`, those in `bins/tutorial/`.
-fn bins(tutorial_only: bool) -> BTreeSet<String> {
-    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
-    manifest
-        .lines()
-        .filter(|line| !tutorial_only || line.contains("path = \"bins/tutorial/"))
-        .filter_map(|line| line.trim().strip_prefix("{ name = \""))
-        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
-        .collect()
 }
 
 /// The command lines of the `sh` code blocks, comments and prompts removed, and the commands in

@@ -171,7 +171,7 @@ fn main() -> ExitCode {
         let connected = PoetrySocket::connect(
             task,
             server.clone(),
-            options.sockets.connect_timeout,
+            options.sockets.connect_timeout.connect_timeout,
             options.sockets.max_poem_size,
             reactor.clone(),
             Rc::clone(&results),

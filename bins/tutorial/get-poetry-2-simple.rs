@@ -18,7 +18,6 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -28,10 +27,11 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{
     exit_status_after, explain_if_no_servers, print_poems, report_connect_failure,
 };
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
+use common::cli::poem::{MaxPoemSize, PoemBuffer, SaveDirOption};
+use common::cli::time_options::TimeoutOption;
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
@@ -54,19 +54,16 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
-    /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
-    /// ended (the directory is created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
+    /// With no tasks to number, N in DIR/poem-N.txt is the poem's place in the order the poems
+    /// ended.
+    #[command(flatten)]
+    save_dir: SaveDirOption,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -138,7 +135,7 @@ struct PoetryClientFactory {
     reactor: Reactor,
     timeout: Option<Duration>,
     max_poem_size: MaxPoemSize,
-    output: PoemOutput,
+    save_dir: SaveDirOption,
     /// How many addresses there are to finish, with a poem or a failure.
     addresses: usize,
     finished: Cell<usize>,
@@ -153,7 +150,7 @@ impl PoetryClientFactory {
         match outcome {
             Some(poem) => {
                 let mut poems = self.poems.borrow_mut();
-                if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+                if let Err(error) = self.save_dir.save(poems.len() + 1, &poem) {
                     report_error(format_args!("cannot save a poem: {error}"));
                     self.failed.set(true);
                 }
@@ -209,12 +206,9 @@ fn main() -> ExitCode {
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         reactor: reactor.clone(),
-        timeout: options.timeout,
+        timeout: options.timeout.timeout,
         max_poem_size: options.max_poem_size,
-        output: PoemOutput {
-            save_dir: options.save_dir,
-            print: false,
-        },
+        save_dir: options.save_dir,
         addresses: options.servers.len(),
         finished: Cell::new(0),
         poems: RefCell::new(Vec::new()),
@@ -225,7 +219,7 @@ fn main() -> ExitCode {
             &server.host,
             server.port,
             Rc::clone(&factory),
-            options.timeout.unwrap_or(CONNECT_TIMEOUT),
+            options.timeout.timeout.unwrap_or(CONNECT_TIMEOUT),
         );
     }
     let _ = reactor.run();

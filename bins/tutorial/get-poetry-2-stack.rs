@@ -26,10 +26,11 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status_after, explain_if_no_servers, report_connect_failure};
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::stack::lesson_stack;
+use common::cli::time_options::{TimeFormatOption, TimeoutOption};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
@@ -53,15 +54,11 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
-    /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
-    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
-    #[arg(long, value_enum, default_value_t)]
-    time_format: TimeFormat,
+    #[command(flatten)]
+    time_format: TimeFormatOption,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -196,7 +193,7 @@ fn main() -> ExitCode {
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         reactor: reactor.clone(),
-        timeout: options.timeout,
+        timeout: options.timeout.timeout,
         addresses: options.servers.len(),
         finished: Cell::new(0),
         next_task: Cell::new(1),
@@ -208,7 +205,7 @@ fn main() -> ExitCode {
             &server.host,
             server.port,
             Rc::clone(&factory),
-            options.timeout.unwrap_or(CONNECT_TIMEOUT),
+            options.timeout.timeout.unwrap_or(CONNECT_TIMEOUT),
         );
     }
     let _ = reactor.run();
@@ -216,7 +213,7 @@ fn main() -> ExitCode {
     outln!(
         "Got {} poems in {}",
         factory.poems.borrow().len(),
-        options.time_format.show(started.elapsed())
+        options.time_format.time_format.show(started.elapsed())
     );
     exit_status_after(&reactor, factory.failed.get())
 }

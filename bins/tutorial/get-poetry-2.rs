@@ -29,11 +29,12 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status_after, explain_if_no_servers, report_connect_failure};
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
-use common::cli::progress::TaskProgress;
+use common::cli::progress::{ProgressOption, TaskProgress};
+use common::cli::time_options::{TimeFormatOption, TimeoutOption};
 use common::cli::timeline::{Timeline, TimelineOption};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -60,19 +61,14 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
-    /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
-    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
-    #[arg(long, value_enum, default_value_t)]
-    time_format: TimeFormat,
+    #[command(flatten)]
+    time_format: TimeFormatOption,
 
-    /// On a terminal, show one live line per task (bytes so far) instead of a line per piece.
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    progress: ProgressOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
@@ -207,7 +203,7 @@ impl PoetryClientFactory {
     fn poem_finished(&self, outcome: Option<(usize, Vec<u8>)>) {
         match outcome {
             Some((task, poem)) => {
-                if let Err(error) = self.output.save(task, &poem) {
+                if let Err(error) = self.output.save_dir.save(task, &poem) {
                     self.above(|| {
                         report_error(format_args!("cannot save the poem of task {task}: {error}"));
                     });
@@ -289,13 +285,13 @@ fn main() -> ExitCode {
     let factory = Rc::new_cyclic(|me| PoetryClientFactory {
         me: me.clone(),
         reactor: reactor.clone(),
-        timeout: options.timeout,
+        timeout: options.timeout.timeout,
         max_poem_size: options.max_poem_size,
         output: options.output,
         addresses: options.servers.len(),
         finished: Cell::new(0),
         next_task: Cell::new(1),
-        progress: TaskProgress::new(options.progress, &labels),
+        progress: TaskProgress::new(&options.progress, &labels),
         timeline: RefCell::new(Timeline::new(&options.timeline, started)),
         poems: RefCell::new(Vec::new()),
         failed: Cell::new(false),
@@ -306,7 +302,7 @@ fn main() -> ExitCode {
             &server.host,
             server.port,
             Rc::clone(&factory),
-            options.timeout.unwrap_or(CONNECT_TIMEOUT),
+            options.timeout.timeout.unwrap_or(CONNECT_TIMEOUT),
         );
     }
     let _ = reactor.run();
@@ -318,7 +314,7 @@ fn main() -> ExitCode {
         outln!(
             "Got {} poems in {}",
             poems.len(),
-            options.time_format.show(elapsed)
+            options.time_format.time_format.show(elapsed)
         );
         factory
             .output

@@ -20,7 +20,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -28,10 +27,11 @@ use std::time::Duration;
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, PoemTooLarge};
+use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemTooLarge, SaveDirOption};
+use common::cli::time_options::TimeoutOption;
 use common::errln;
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -57,19 +57,14 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
-    /// by then: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
-    /// ended (the directory is created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
+    #[command(flatten)]
+    save_dir: SaveDirOption,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -228,7 +223,7 @@ fn get_poetry(
 struct Results {
     reactor: Reactor,
     addresses: usize,
-    output: PoemOutput,
+    save_dir: SaveDirOption,
     /// The poems, in the order they arrived.
     poems: RefCell<Vec<Vec<u8>>>,
     failures: Cell<usize>,
@@ -237,12 +232,12 @@ struct Results {
 }
 
 impl Results {
-    /// The callback given to `get_poetry`.
-    fn got_poem(&self, poem: Vec<u8>) {
+    /// The callback given to `get_poetry` for task `task` (its place on the command line).
+    fn got_poem(&self, task: usize, poem: Vec<u8>) {
         {
             let mut poems = self.poems.borrow_mut();
             // Saved as it arrives, so that what did arrive is on disk whatever happens next.
-            if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+            if let Err(error) = self.save_dir.save(task, &poem) {
                 report_error(format_args!("cannot save a poem: {error}"));
                 self.unsaved.set(true);
             }
@@ -281,23 +276,20 @@ fn main() -> ExitCode {
     let results = Rc::new(Results {
         reactor: reactor.clone(),
         addresses: options.servers.len(),
-        output: PoemOutput {
-            save_dir: options.save_dir,
-            print: false,
-        },
+        save_dir: options.save_dir,
         poems: RefCell::new(Vec::new()),
         failures: Cell::new(0),
         unsaved: Cell::new(false),
     });
-    for server in &options.servers {
+    for (index, server) in options.servers.iter().enumerate() {
         let (for_poem, for_error) = (Rc::clone(&results), Rc::clone(&results));
         get_poetry(
             &reactor,
             &server.host,
             server.port,
-            options.timeout,
+            options.timeout.timeout,
             options.max_poem_size,
-            move |poem| for_poem.got_poem(poem),
+            move |poem| for_poem.got_poem(index + 1, poem),
             move |error| for_error.poem_failed(error),
         );
     }

@@ -27,7 +27,6 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -35,10 +34,11 @@ use std::time::Duration;
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
+use common::cli::poem::{MaxPoemSize, PoemBuffer, SaveDirOption};
+use common::cli::time_options::TimeoutOption;
 use common::errln;
 use common::protocol::{Address, ClientFactory, DisconnectReason, Factory, Protocol, Transport};
 use common::reactor::{DelayedCall, Reactor};
@@ -63,19 +63,14 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up on a poem that has not ended this long after connecting, and on a connection not made
-    /// by then: seconds (5) or with a unit (500ms); the program stops waiting after twice this.
-    /// Without it, the program waits for every poem, for ever if need be.
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
-    /// ended (the directory is created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
+    #[command(flatten)]
+    save_dir: SaveDirOption,
 }
 
 /// How long a connection attempt may take when no `--timeout` is given.
@@ -196,18 +191,18 @@ fn get_poetry(
 struct Results {
     reactor: Reactor,
     addresses: usize,
-    output: PoemOutput,
+    save_dir: SaveDirOption,
     poems: RefCell<Vec<Vec<u8>>>,
     /// A poem could not be saved, or some never came.
     failed: Cell<bool>,
 }
 
 impl Results {
-    /// The callback given to `get_poetry`.
-    fn got_poem(&self, poem: Vec<u8>) {
+    /// The callback given to `get_poetry` for task `task` (its place on the command line).
+    fn got_poem(&self, task: usize, poem: Vec<u8>) {
         let mut poems = self.poems.borrow_mut();
         // Saved as it arrives, so that what did arrive is on disk whatever happens next.
-        if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+        if let Err(error) = self.save_dir.save(task, &poem) {
             report_error(format_args!("cannot save a poem: {error}"));
             self.failed.set(true);
         }
@@ -234,25 +229,22 @@ fn main() -> ExitCode {
     let results = Rc::new(Results {
         reactor: reactor.clone(),
         addresses: options.servers.len(),
-        output: PoemOutput {
-            save_dir: options.save_dir,
-            print: false,
-        },
+        save_dir: options.save_dir,
         poems: RefCell::new(Vec::new()),
         failed: Cell::new(false),
     });
-    for server in &options.servers {
+    for (index, server) in options.servers.iter().enumerate() {
         let results = Rc::clone(&results);
         get_poetry(
             &reactor,
             &server.host,
             server.port,
-            options.timeout,
+            options.timeout.timeout,
             options.max_poem_size,
-            move |poem| results.got_poem(poem),
+            move |poem| results.got_poem(index + 1, poem),
         );
     }
-    if let Some(limit) = options.timeout {
+    if let Some(limit) = options.timeout.timeout {
         // get_poetry cannot tell us that a poem failed, but it can tell us when it stops trying:
         // connecting takes at most `limit`, and the poem at most `limit` more. After that, a poem
         // that has not come never will.

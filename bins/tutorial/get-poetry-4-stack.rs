@@ -29,11 +29,12 @@ use std::time::Duration;
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status_after, explain_if_no_servers};
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::cli::stack::lesson_stack;
+use common::cli::time_options::TimeoutOption;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -59,11 +60,8 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Fail a poem that has not arrived this long after the connection attempt started: seconds (5)
-    /// or with a unit (500ms). Without it, a poem may take as long as it takes (connecting still
-    /// gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
@@ -304,7 +302,7 @@ fn main() -> ExitCode {
             &reactor,
             &server.host,
             server.port,
-            options.timeout,
+            options.timeout.timeout,
             options.max_poem_size,
         );
         let (for_failure, for_done) = (Rc::clone(&results), Rc::clone(&results));

@@ -27,7 +27,6 @@
 //! ```
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
@@ -35,7 +34,8 @@ use clap::Parser;
 use common::cli::client::{exit_status_after, explain_if_no_servers, print_poems};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
-use common::cli::poem::PoemOutput;
+use common::cli::poem::SaveDirOption;
+use common::cli::progress::ProgressOption;
 use common::defer::Failure;
 use common::errln;
 use common::protocol::ConnectError;
@@ -58,14 +58,11 @@ struct Options {
     #[command(flatten)]
     download: DownloadArgs,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its place in the order the poems
-    /// ended (the directory is created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
+    #[command(flatten)]
+    save_dir: SaveDirOption,
 
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    progress: ProgressOption,
 }
 
 // The download (`get_poetry`, its protocol and factory, the timeout) and the `Tally` that ends each
@@ -77,7 +74,7 @@ use deferred_download::{DownloadArgs, Tally, get_poetry, task_progress};
 
 /// What `main` learns from its callbacks and errbacks.
 struct Results {
-    output: PoemOutput,
+    save_dir: SaveDirOption,
     /// The poems, in the order they arrived.
     poems: RefCell<Vec<Vec<u8>>>,
     /// The addresses done, and whether anything failed.
@@ -85,11 +82,11 @@ struct Results {
 }
 
 impl Results {
-    /// The callback: a poem arrived.
-    fn got_poem(&self, poem: Vec<u8>) -> Result<(), Failure> {
+    /// The callback: the poem of task `task` (its place on the command line) arrived.
+    fn got_poem(&self, task: usize, poem: Vec<u8>) -> Result<(), Failure> {
         let mut poems = self.poems.borrow_mut();
         // Saved as it arrives, so that what did arrive is on disk whatever happens next.
-        if let Err(error) = self.output.save(poems.len() + 1, &poem) {
+        if let Err(error) = self.save_dir.save(task, &poem) {
             self.tally
                 .fail(|| report_error(format_args!("cannot save a poem: {error}")));
         }
@@ -128,12 +125,9 @@ fn main() -> ExitCode {
         }
     };
 
-    let progress = task_progress(options.progress, servers);
+    let progress = task_progress(&options.progress, servers);
     let results = Rc::new(Results {
-        output: PoemOutput {
-            save_dir: options.save_dir,
-            print: false,
-        },
+        save_dir: options.save_dir,
         poems: RefCell::new(Vec::new()),
         tally: Tally::new(&reactor, servers.len(), &progress),
     });
@@ -142,7 +136,7 @@ fn main() -> ExitCode {
             &reactor,
             &server.host,
             server.port,
-            options.download.timeout,
+            options.download.timeout.timeout,
             options.download.max_poem_size,
             &progress,
             index + 1,
@@ -154,7 +148,7 @@ fn main() -> ExitCode {
         );
         deferred
             .add_callbacks(
-                move |poem| for_poem.got_poem(poem),
+                move |poem| for_poem.got_poem(index + 1, poem),
                 move |failure| for_failure.poem_failed(failure),
             )
             .add_both(move |outcome| for_done.tally.poem_done(outcome));

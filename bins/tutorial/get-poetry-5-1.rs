@@ -124,7 +124,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let progress = task_progress(options.cummingsify.progress, servers);
+    let progress = task_progress(&options.cummingsify.progress, servers);
     let dice = Rc::new(Dice::from_seed(options.cummingsify.seed));
     let results = Rc::new(Results::new(
         &reactor,
@@ -137,7 +137,7 @@ fn main() -> ExitCode {
             &reactor,
             &server.host,
             server.port,
-            options.download.timeout,
+            options.download.timeout.timeout,
             options.download.max_poem_size,
             &progress,
             index + 1,
@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             .add_callback(move |poem| cummingsify(&dice, poem))
             .add_errback(move |failure| cummingsify_failed(&for_recovery, failure))
             .add_callbacks(
-                move |poem| for_poem.got_poem(poem),
+                move |poem| for_poem.got_poem(index + 1, poem),
                 move |failure| for_failure.poem_failed(failure),
             )
             .add_both(move |outcome| for_done.tally.poem_done(outcome));

@@ -132,7 +132,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let progress = task_progress(options.cummingsify.progress, servers);
+    let progress = task_progress(&options.cummingsify.progress, servers);
     let dice = Rc::new(Dice::from_seed(options.cummingsify.seed));
     let results = Rc::new(Results::new(
         &reactor,
@@ -145,7 +145,7 @@ fn main() -> ExitCode {
             &reactor,
             &server.host,
             server.port,
-            options.download.timeout,
+            options.download.timeout.timeout,
             options.download.max_poem_size,
             &progress,
             index + 1,
@@ -159,7 +159,7 @@ fn main() -> ExitCode {
         deferred
             .add_callback(move |poem| try_to_cummingsify(&dice, &for_transform, poem))
             .add_callbacks(
-                move |poem| for_poem.got_poem(poem),
+                move |poem| for_poem.got_poem(index + 1, poem),
                 move |failure| for_failure.poem_failed(failure),
             )
             .add_both(move |outcome| for_done.tally.poem_done(outcome));

@@ -29,10 +29,11 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{
     count_poems_until_ctrl_c, exit_status, explain_if_no_servers, report_poems,
 };
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput, ReadPoemError};
-use common::cli::progress::TaskProgress;
+use common::cli::progress::{ProgressOption, TaskProgress};
+use common::cli::time_options::{ConnectTimeoutOption, TimeFormatOption, TimeoutOption};
 use common::cli::timeline::{Timeline, TimelineOption};
 use common::{errln, outln};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
@@ -56,23 +57,17 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_timeout)]
-    connect_timeout: Duration,
+    #[command(flatten)]
+    connect_timeout: ConnectTimeoutOption,
 
-    /// Give up on the poems that have not ended this long after the start, connections included:
-    /// seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after --connect-timeout).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
-    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
-    #[arg(long, value_enum, default_value_t)]
-    time_format: TimeFormat,
+    #[command(flatten)]
+    time_format: TimeFormatOption,
 
-    /// On a terminal, show one live line per download (bytes so far) instead of a line per piece.
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    progress: ProgressOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
@@ -117,13 +112,14 @@ fn main() -> ExitCode {
 
     let started = Instant::now();
     let mut timeline = Timeline::new(&options.timeline, started);
-    let finished = count_poems_until_ctrl_c(options.time_format);
+    let time_format = options.time_format.time_format;
+    let finished = count_poems_until_ctrl_c(time_format);
     let mut failed = false;
     let mut downloads = Vec::new();
     for (index, server) in options.servers.iter().enumerate() {
         let task = index + 1;
         timeline.start(task, format_args!("Task {task}: {server}"));
-        match connect(server, options.connect_timeout) {
+        match connect(server, options.connect_timeout.connect_timeout) {
             Ok((socket, peer)) => downloads.push(Download {
                 task,
                 peer,
@@ -146,13 +142,13 @@ fn main() -> ExitCode {
         .iter()
         .map(|download| format!("Task {}: {}", download.task, download.peer))
         .collect();
-    let progress = TaskProgress::new(options.progress, &labels);
+    let progress = TaskProgress::new(&options.progress, &labels);
     let looped = run_poll_loop(
         &mut downloads,
         &progress,
         &mut timeline,
         started,
-        options.timeout,
+        options.timeout.timeout,
         &finished,
     );
     if let Err(error) = looped {
@@ -169,7 +165,7 @@ fn main() -> ExitCode {
         }
     }
     let elapsed = started.elapsed();
-    if !report_poems(&poems, elapsed, options.time_format, &options.output, true) {
+    if !report_poems(&poems, elapsed, time_format, &options.output, true) {
         return ExitCode::FAILURE;
     }
     if let Err(error) = timeline.save("get-poetry-async, the asynchronous model", elapsed) {

@@ -22,9 +22,9 @@ use common::cli::address::ServerAddress;
 use common::cli::client::{
     count_poems_until_ctrl_c, exit_status, explain_if_no_servers, report_poems,
 };
-use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, PoemOutput};
+use common::cli::time_options::{ConnectTimeoutOption, TimeFormatOption};
 use common::cli::timeline::{Timeline, TimelineOption};
 use common::{errln, outln};
 
@@ -45,13 +45,11 @@ struct Options {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_timeout)]
-    connect_timeout: Duration,
+    #[command(flatten)]
+    connect_timeout: ConnectTimeoutOption,
 
-    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
-    #[arg(long, value_enum, default_value_t)]
-    time_format: TimeFormat,
+    #[command(flatten)]
+    time_format: TimeFormatOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
@@ -69,8 +67,9 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let show = |elapsed| options.time_format.show(elapsed);
-    let finished = count_poems_until_ctrl_c(options.time_format);
+    let time_format = options.time_format.time_format;
+    let show = |elapsed| time_format.show(elapsed);
+    let finished = count_poems_until_ctrl_c(time_format);
     let mut poems = Vec::new();
     let mut total = Duration::ZERO;
     let mut failed = false;
@@ -82,7 +81,7 @@ fn main() -> ExitCode {
         timeline.start(task, format_args!("Task {task}: {server}"));
         let result = get_poetry(
             server,
-            options.connect_timeout,
+            options.connect_timeout.connect_timeout,
             options.max_poem_size,
             &mut timeline,
             task,
@@ -120,7 +119,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|(task, poem)| (*task, &poem[..]))
         .collect();
-    if !report_poems(&poems, total, options.time_format, &options.output, false) {
+    if !report_poems(&poems, total, time_format, &options.output, false) {
         return ExitCode::FAILURE;
     }
     if let Err(error) = timeline.save("get-poetry-blocking, the synchronous model", total) {

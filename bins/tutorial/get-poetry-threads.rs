@@ -44,7 +44,6 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers, on_ctrl_c};
-use common::cli::duration::parse_timeout;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::outln;
 
@@ -63,12 +62,6 @@ use common::outln;
                   get-poetry-threads --timeout 5 10001 10002 10003"
 )]
 struct Options {
-    /// Give up on a poem that has not arrived this long after its thread started, connection
-    /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
-
     #[command(flatten)]
     client: NativeClientArgs,
 }
@@ -184,7 +177,7 @@ fn main() -> ExitCode {
     for (index, server) in options.client.servers.iter().enumerate() {
         let (task, server, sender) = (index + 1, server.clone(), sender.clone());
         let max_poem_size = options.client.max_poem_size;
-        let deadline = options.timeout.map(|limit| Deadline {
+        let deadline = options.client.timeout.timeout.map(|limit| Deadline {
             at: Instant::now() + limit,
             limit,
         });

@@ -45,7 +45,6 @@ use std::time::Duration;
 use clap::Parser;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status, explain_if_no_servers, on_ctrl_c};
-use common::cli::duration::parse_timeout;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
 use common::outln;
@@ -70,12 +69,6 @@ use tokio::task::JoinSet;
                   get-poetry-tokio --timeout 5 10001 10002 10003"
 )]
 struct Options {
-    /// Give up on a poem that has not arrived this long after its task started, connection
-    /// included: seconds (5) or with a unit (500ms). Without it, a poem may take as long as it takes
-    /// (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
-
     #[command(flatten)]
     client: NativeClientArgs,
 }
@@ -162,7 +155,7 @@ async fn get_all_poems(options: &Options) -> bool {
     // The task number of each spawned task, for a task that ends without saying (a panic).
     let mut numbers = HashMap::new();
     for (index, server) in options.client.servers.iter().enumerate() {
-        let (task, server, timeout) = (index + 1, server.clone(), options.timeout);
+        let (task, server, timeout) = (index + 1, server.clone(), options.client.timeout.timeout);
         let max_poem_size = options.client.max_poem_size;
         let report = outcomes.drawing().then(|| sender.clone());
         let handle = tasks.spawn(async move {

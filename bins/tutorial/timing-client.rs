@@ -34,9 +34,10 @@ use std::time::{Duration, Instant};
 use clap::{CommandFactory, Parser, ValueEnum};
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings, encode_netstring};
 use common::cli::address::ServerAddress;
-use common::cli::duration::{TimeFormat, parse_duration, parse_timeout};
+use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
 use common::cli::output::report_error;
+use common::cli::time_options::{RequestTimeoutOption, TimeFormatOption};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
 };
@@ -61,7 +62,9 @@ use serde::Serialize;
                   timing-client --kind line 127.0.0.1:8000 hello world\n  \
                   timing-client --time-format python 127.0.0.1:8000 a b c d   (the training's)\n  \
                   timing-client --kind transform 11000 'cummingsify.HERE IS MY POEM'\n  \
-                  timing-client --kind poetry -n 10000 -c 200 --json 10000"
+                  timing-client --kind poetry -n 10000 -c 200 --json 10000",
+    // The shared --time-format, printing plain seconds by default, as the training's client does.
+    mut_arg("time_format", |arg| arg.default_value("seconds"))
 )]
 struct Options {
     /// The server, as [host:]port.
@@ -89,9 +92,8 @@ struct Options {
     #[arg(short = 'z', long, value_parser = parse_duration)]
     duration: Option<Duration>,
 
-    /// Give up on a request that takes longer than this (connecting included).
-    #[arg(long, default_value = "10", value_parser = parse_timeout)]
-    timeout: Duration,
+    #[command(flatten)]
+    timeout: RequestTimeoutOption,
 
     /// Load mode: print the report as JSON (the schema is in the README).
     #[arg(long)]
@@ -101,10 +103,8 @@ struct Options {
     #[arg(long)]
     no_progress: bool,
 
-    /// How to print durations: seconds (the default here), clock, human, or python (as the
-    /// EuroPython training prints them: a Python 2 float, 12 significant digits).
-    #[arg(long, value_enum, default_value_t = TimeFormat::Seconds)]
-    time_format: TimeFormat,
+    #[command(flatten)]
+    time_format: TimeFormatOption,
 }
 
 /// The kinds of request.
@@ -321,7 +321,7 @@ fn tutorial_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -
     let total = payloads.len();
     let pending = Rc::new(Cell::new(total));
     let failed = Rc::new(Cell::new(false));
-    let format = options.time_format;
+    let format = options.time_format.time_format;
     for payload in payloads {
         let (pending, failed, stopper) = (Rc::clone(&pending), Rc::clone(&failed), reactor.clone());
         let bytes: Rc<[u8]> = options.kind.encode(&payload).into();
@@ -338,7 +338,14 @@ fn tutorial_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -
                 let _ = stopper.stop();
             }
         });
-        send(reactor, server, options.kind, bytes, options.timeout, done);
+        send(
+            reactor,
+            server,
+            options.kind,
+            bytes,
+            options.timeout.timeout,
+            done,
+        );
     }
     let _ = reactor.run();
     let elapsed = format.show(started.elapsed());
@@ -479,7 +486,7 @@ fn load_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -> Ex
         server: server.clone(),
         kind: options.kind,
         bytes: options.kind.encode(&payload).into(),
-        timeout: options.timeout,
+        timeout: options.timeout.timeout,
         concurrency: options.concurrency,
         left: options.total,
         deadline: options.duration.map(|duration| started + duration),
@@ -508,7 +515,7 @@ fn load_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -> Ex
             }
         }
     } else {
-        print_report(&report, &latencies, options.time_format);
+        print_report(&report, &latencies, options.time_format.time_format);
     }
     common::cli::client::exit_status_after(reactor, report.failed > 0)
 }

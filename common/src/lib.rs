@@ -19,6 +19,8 @@
 //!     one-line error reports.
 //!   * [`cli::server`]: the options the poetry servers share (`--port`, `--iface`, `--delay`...),
 //!     the later courses' `--listen`, and the `main` of a server, silent or logging as twistd does.
+//!   * [`cli::time_options`]: the clients' `--timeout`, `--connect-timeout` and `--time-format`,
+//!     declared once.
 //!   * [`cli::progress`]: `--progress`, live lines per download on a terminal.
 //!   * [`cli::timeline`]: `--timeline FILE.svg`, the tutorial's figure of the downloads over time
 //!     (one lane per download, a mark per piece received), drawn from a real run.

@@ -6,6 +6,7 @@
 pub mod memcached;
 pub mod twisted;
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,19 @@ pub fn program(name: &str) -> PathBuf {
         .parent()
         .unwrap();
     dir.join(name)
+}
+
+/// The names of the root package's programs, from the `bin = [...]` list of Cargo.toml; with
+/// `tutorial_only`, those in `bins/tutorial/`.
+pub fn bins(tutorial_only: bool) -> BTreeSet<String> {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .filter(|line| !tutorial_only || line.contains("path = \"bins/tutorial/"))
+        .filter_map(|line| line.trim().strip_prefix("{ name = \""))
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
 }
 
 /// The path of a poem in `poetry/`.

@@ -10,15 +10,14 @@
 use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use common::cli::client::print_poems;
 use common::cli::output::report_error;
-use common::cli::poem::PoemOutput;
-use common::cli::progress::TaskProgress;
+use common::cli::poem::SaveDirOption;
+use common::cli::progress::{ProgressOption, TaskProgress};
 use common::defer::Failure;
 use common::errln;
 use common::reactor::Reactor;
@@ -33,14 +32,12 @@ pub(crate) struct CummingsifyArgs {
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
 
-    /// Also save each poem printed, as printed, as DIR/poem-N.txt, N being its place in the order
-    /// the poems were printed (the directory is created if needed).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) save_dir: Option<PathBuf>,
+    /// Where to save each poem, as it is printed (cummingsified or not).
+    #[command(flatten)]
+    pub(crate) save_dir: SaveDirOption,
 
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    pub(crate) progress: bool,
+    #[command(flatten)]
+    pub(crate) progress: ProgressOption,
 }
 
 /// A small pseudo-random generator (splitmix64): plenty to pick one of three outcomes, and the same
@@ -93,9 +90,7 @@ impl Error for GibberishError {}
 
 /// What `main` learns from the callbacks at the end of each chain.
 pub(crate) struct Results {
-    output: PoemOutput,
-    /// How many poems have been printed.
-    printed: Cell<usize>,
+    save_dir: SaveDirOption,
     /// The `--progress` lines, drawn while the downloads run: the poems are printed above them.
     progress: Rc<TaskProgress>,
     /// The addresses done, and whether anything failed.
@@ -103,31 +98,26 @@ pub(crate) struct Results {
 }
 
 impl Results {
-    /// The results of `addresses` downloads, each poem saved in `save_dir` if there is one; the last
-    /// of them stops `reactor`.
+    /// The results of `addresses` downloads, each poem saved as `save_dir` asks; the last of them
+    /// stops `reactor`.
     pub(crate) fn new(
         reactor: &Reactor,
         addresses: usize,
-        save_dir: Option<PathBuf>,
+        save_dir: SaveDirOption,
         progress: &Rc<TaskProgress>,
     ) -> Results {
         Results {
-            output: PoemOutput {
-                save_dir,
-                print: false,
-            },
-            printed: Cell::new(0),
+            save_dir,
             progress: Rc::clone(progress),
             tally: Tally::new(reactor, addresses, progress),
         }
     }
 
-    /// The callback of the pair: a poem, transformed or not, to print now.
-    pub(crate) fn got_poem(&self, poem: Vec<u8>) -> Result<(), Failure> {
+    /// The callback of the pair: the poem of task `task` (its place on the command line),
+    /// transformed or not, to print now.
+    pub(crate) fn got_poem(&self, task: usize, poem: Vec<u8>) -> Result<(), Failure> {
         self.progress.above(|| print_poems([poem.as_slice()]));
-        let number = self.printed.get() + 1;
-        self.printed.set(number);
-        if let Err(error) = self.output.save(number, &poem) {
+        if let Err(error) = self.save_dir.save(task, &poem) {
             self.tally
                 .fail(|| report_error(format_args!("cannot save a poem: {error}")));
         }

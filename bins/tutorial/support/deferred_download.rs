@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use clap::Args;
 use common::cli::address::ServerAddress;
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
-use common::cli::progress::TaskProgress;
+use common::cli::progress::{ProgressOption, TaskProgress};
+use common::cli::time_options::TimeoutOption;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -37,25 +38,25 @@ pub(crate) struct DownloadArgs {
     #[arg(value_name = "ADDRESS")]
     pub(crate) servers: Vec<ServerAddress>,
 
-    /// Fail a poem that has not arrived this long after the connection attempt started: seconds (5)
-    /// or with a unit (500ms). Without it, a poem may take as long as it takes (connecting still
-    /// gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    pub(crate) timeout: Option<Duration>,
+    #[command(flatten)]
+    pub(crate) timeout: TimeoutOption,
 
     #[command(flatten)]
     pub(crate) max_poem_size: MaxPoemSize,
 }
 
-/// The `--progress` lines, drawn only when `wanted` and on a terminal: one per address, in the order
-/// of the command line, named as it was given.
-pub(crate) fn task_progress(wanted: bool, servers: &[ServerAddress]) -> Rc<TaskProgress> {
+/// The `--progress` lines, drawn only when `option` asks for them and on a terminal: one per
+/// address, in the order of the command line, named as it was given.
+pub(crate) fn task_progress(
+    option: &ProgressOption,
+    servers: &[ServerAddress],
+) -> Rc<TaskProgress> {
     let labels: Vec<String> = servers
         .iter()
         .enumerate()
         .map(|(index, server)| format!("Task {}: {server}", index + 1))
         .collect();
-    Rc::new(TaskProgress::new(wanted, &labels))
+    Rc::new(TaskProgress::new(option, &labels))
 }
 
 // ---- The download: get_poetry returns a Deferred ----

@@ -10,7 +10,6 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -18,26 +17,26 @@ use common::cli::address::ServerAddress;
 use common::cli::client::print_poems;
 use common::cli::duration::TimeFormat;
 use common::cli::output::{plain_error, report_error};
-use common::cli::poem::{MaxPoemSize, PoemOutput, PoemTooLarge};
-use common::cli::progress::TaskProgress;
+use common::cli::poem::{MaxPoemSize, PoemTooLarge, SaveDirOption};
+use common::cli::progress::{ProgressOption, TaskProgress};
+use common::cli::time_options::TimeoutOption;
 use common::errln;
 
-/// The options both clients take. `--timeout` is each program's own, since its help says what a
-/// download runs on, a task or a thread; it comes first in the help.
+/// The options both clients take.
 #[derive(Debug, Args)]
 pub(crate) struct NativeClientArgs {
     /// The poetry servers, as [host:]port.
     #[arg(value_name = "ADDRESS")]
     pub(crate) servers: Vec<ServerAddress>,
 
-    /// Also save each poem received as DIR/poem-N.txt, N being its task number (the directory is
-    /// created if needed).
-    #[arg(long, value_name = "DIR")]
-    save_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) timeout: TimeoutOption,
 
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    save_dir: SaveDirOption,
+
+    #[command(flatten)]
+    progress: ProgressOption,
 
     #[command(flatten)]
     pub(crate) max_poem_size: MaxPoemSize,
@@ -85,7 +84,7 @@ impl fmt::Display for DownloadError {
 /// printed and saved, and whether anything failed. It belongs to `main` alone, so that a single
 /// thread draws the lines and prints the poems.
 pub(crate) struct Outcomes {
-    output: PoemOutput,
+    save_dir: SaveDirOption,
     progress: TaskProgress,
     failed: bool,
 }
@@ -101,11 +100,8 @@ impl Outcomes {
             .map(|(index, server)| format!("Task {}: {server}", index + 1))
             .collect();
         Outcomes {
-            output: PoemOutput {
-                save_dir: args.save_dir.clone(),
-                print: false,
-            },
-            progress: TaskProgress::new(args.progress, &labels),
+            save_dir: args.save_dir.clone(),
+            progress: TaskProgress::new(&args.progress, &labels),
             failed: false,
         }
     }
@@ -127,7 +123,7 @@ impl Outcomes {
             Ok(poem) => {
                 self.progress.finish(task, "finished");
                 self.progress.above(|| print_poems([poem.as_slice()]));
-                if let Err(error) = self.output.save(task, &poem) {
+                if let Err(error) = self.save_dir.save(task, &poem) {
                     self.progress.above(|| {
                         report_error(format_args!("cannot save the poem of task {task}: {error}"));
                     });

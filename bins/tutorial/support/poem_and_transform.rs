@@ -20,11 +20,12 @@ use clap::{Args, CommandFactory};
 use common::basic::{NetstringHandler, NetstringReceiver, Netstrings};
 use common::cli::address::ServerAddress;
 use common::cli::client::explain_if_no_servers;
-use common::cli::duration::{TimeFormat, parse_timeout};
+use common::cli::duration::TimeFormat;
 use common::cli::new_reactor;
 use common::cli::output::report_error;
 use common::cli::poem::{MaxPoemSize, PoemBuffer};
-use common::cli::progress::TaskProgress;
+use common::cli::progress::{ProgressOption, TaskProgress};
+use common::cli::time_options::TimeoutOption;
 use common::defer::{Deferred, Failure};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -355,18 +356,14 @@ pub(crate) struct TransformClientArgs {
     #[arg(value_name = "ADDRESS")]
     servers: Vec<ServerAddress>,
 
-    /// Give up on a poem, or a transform, that has not ended this long after connecting, and on a
-    /// connection not made by then: seconds (5) or with a unit (500ms). Without it, they may take as
-    /// long as they take (connecting still gives up after 30 s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    timeout: TimeoutOption,
 
     #[command(flatten)]
     max_poem_size: MaxPoemSize,
 
-    /// On a terminal, show one live line per download (bytes so far).
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    progress: ProgressOption,
 }
 
 /// What each client's `main` starts from.
@@ -399,7 +396,7 @@ impl TransformClientArgs {
         let proxy = Rc::new(TransformProxy {
             reactor: reactor.clone(),
             server: xform_server,
-            timeout: self.timeout,
+            timeout: self.timeout.timeout,
         });
         let labels: Vec<String> = self
             .servers
@@ -407,10 +404,10 @@ impl TransformClientArgs {
             .enumerate()
             .map(|(index, server)| format!("Task {}: {server}", index + 2))
             .collect();
-        let progress = Rc::new(TaskProgress::new(self.progress, &labels));
+        let progress = Rc::new(TaskProgress::new(&self.progress, &labels));
         Ok(Start {
             servers: self.servers,
-            timeout: self.timeout,
+            timeout: self.timeout.timeout,
             max_poem_size: self.max_poem_size,
             reactor,
             proxy,

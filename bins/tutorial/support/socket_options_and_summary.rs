@@ -14,8 +14,8 @@ use std::time::Duration;
 use clap::Args;
 use common::cli::address::ServerAddress;
 use common::cli::client::{exit_status_after, report_poems};
-use common::cli::duration::{TimeFormat, parse_timeout};
 use common::cli::poem::{MaxPoemSize, PoemOutput};
+use common::cli::time_options::{ConnectTimeoutOption, TimeFormatOption};
 use common::reactor::Reactor;
 
 /// The options of both clients.
@@ -25,13 +25,11 @@ pub(crate) struct SocketClientArgs {
     #[arg(value_name = "ADDRESS")]
     pub(crate) servers: Vec<ServerAddress>,
 
-    /// Give up connecting to a server after this long: seconds (5) or with a unit (500ms).
-    #[arg(long, default_value = "10", value_parser = parse_timeout)]
-    pub(crate) connect_timeout: Duration,
+    #[command(flatten)]
+    pub(crate) connect_timeout: ConnectTimeoutOption,
 
-    /// How to print durations: clock (0:00:10.126361, as the tutorial), human or seconds.
-    #[arg(long, value_enum, default_value_t)]
-    time_format: TimeFormat,
+    #[command(flatten)]
+    time_format: TimeFormatOption,
 
     #[command(flatten)]
     pub(crate) max_poem_size: MaxPoemSize,
@@ -65,7 +63,13 @@ pub(crate) fn summarize(
             None => failed = true,
         }
     }
-    if !report_poems(&poems, elapsed, args.time_format, &args.output, true) {
+    if !report_poems(
+        &poems,
+        elapsed,
+        args.time_format.time_format,
+        &args.output,
+        true,
+    ) {
         return ExitCode::FAILURE;
     }
     exit_status_after(reactor, failed)

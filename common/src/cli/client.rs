@@ -148,7 +148,7 @@ pub fn report_poems(
     }
     outln!("Got {} poems in {}", poems.len(), time_format.show(elapsed));
     for (task, poem) in poems {
-        if let Err(error) = output.save(*task, poem) {
+        if let Err(error) = output.save_dir.save(*task, poem) {
             report_error(format_args!("cannot save the poem of task {task}: {error}"));
             return false;
         }

@@ -13,6 +13,7 @@ pub mod poem;
 pub mod progress;
 pub mod server;
 pub mod stack;
+pub mod time_options;
 pub mod timeline;
 pub mod web;
 

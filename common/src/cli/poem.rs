@@ -82,21 +82,23 @@ fn char_width(bytes: &[u8]) -> usize {
     }
 }
 
-/// What a client does with each poem it receives, besides counting it: the options every poetry
-/// client shares, so that a student (or a test) can check that the text arrived intact.
+/// `--save-dir`: where a client saves each poem it receives, so that a student (or a test) can check
+/// that the text arrived intact. Flattened alone into the clients that print their poems in their
+/// own way, and, with `--print`, into [`PoemOutput`].
+///
+/// N in `poem-N.txt` is the task number: the place of the poem's address on the command line in
+/// most clients. Two clients of Part 5 number otherwise, as the tutorial's do: `get-poetry-2` counts
+/// its tasks as its connections are made, and `get-poetry-2-simple`, which has no tasks, counts the
+/// poems as they end. The README's table of options says so too.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct PoemOutput {
+pub struct SaveDirOption {
     /// Save each poem received as DIR/poem-N.txt, N being its task number (the directory is created
     /// if needed).
     #[arg(long, value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
-
-    /// Print each poem received after the summary, headed by its task number.
-    #[arg(long)]
-    pub print: bool,
 }
 
-impl PoemOutput {
+impl SaveDirOption {
     /// Saves the poem of task `task` when `--save-dir` was given.
     ///
     /// Called as each poem arrives, so that the poems a run did get are on disk even if a later task
@@ -110,7 +112,21 @@ impl PoemOutput {
         fs::write(&path, poem)
             .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))
     }
+}
 
+/// What a client does with each poem it receives, besides counting it: save it (`--save-dir`) and
+/// print it after the summary (`--print`), for the clients that number their tasks in their report.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PoemOutput {
+    #[command(flatten)]
+    pub save_dir: SaveDirOption,
+
+    /// Print each poem received after the summary, headed by its task number.
+    #[arg(long)]
+    pub print: bool,
+}
+
+impl PoemOutput {
     /// Prints the poems received when `--print` was given: each headed by its task number, in task
     /// order, as text (a byte that is not UTF-8 shows as `�`).
     pub fn print<'a>(&self, poems: impl IntoIterator<Item = (usize, &'a [u8])>) {
@@ -534,9 +550,8 @@ mod tests {
     #[test]
     fn saving_writes_one_file_per_task() {
         let dir = std::env::temp_dir().join(format!("poem-output-{}", std::process::id()));
-        let output = PoemOutput {
+        let output = SaveDirOption {
             save_dir: Some(dir.clone()),
-            print: false,
         };
         output.save(2, "héllo\n".as_bytes()).unwrap();
         assert_eq!(

@@ -8,6 +8,15 @@ use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// The option itself, flattened into the clients that can draw their downloads as they go.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct ProgressOption {
+    /// On a terminal, show one live line per download with the bytes received so far (nothing is
+    /// drawn when stderr is not a terminal).
+    #[arg(long)]
+    pub progress: bool,
+}
+
 /// The live lines of one run, or nothing when progress is off or stderr is not a terminal.
 pub struct TaskProgress {
     bars: Vec<ProgressBar>,
@@ -16,10 +25,10 @@ pub struct TaskProgress {
 }
 
 impl TaskProgress {
-    /// Progress lines for these tasks (their labels, in task order) when `wanted` and stderr is a
-    /// terminal.
-    pub fn new(wanted: bool, labels: &[String]) -> TaskProgress {
-        if !wanted || !std::io::stderr().is_terminal() {
+    /// Progress lines for these tasks (their labels, in task order) when `option` asks for them
+    /// and stderr is a terminal.
+    pub fn new(option: &ProgressOption, labels: &[String]) -> TaskProgress {
+        if !option.progress || !std::io::stderr().is_terminal() {
             return TaskProgress::off();
         }
         let group = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -94,9 +103,13 @@ mod tests {
     #[test]
     fn nothing_is_drawn_unless_asked_for_on_a_terminal() {
         let labels = vec!["Task 1".to_owned()];
-        assert!(!TaskProgress::new(false, &labels).is_drawing());
+        let (off, on) = (
+            ProgressOption { progress: false },
+            ProgressOption { progress: true },
+        );
+        assert!(!TaskProgress::new(&off, &labels).is_drawing());
         // The test harness's stderr is not a terminal.
-        assert!(!TaskProgress::new(true, &labels).is_drawing());
+        assert!(!TaskProgress::new(&on, &labels).is_drawing());
         let off = TaskProgress::off();
         off.update(1, 10);
         off.finish(1, "done");
