@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Server, closed_port, lines, poem, poem_path, program, run};
+use support::{Server, closed_port, example, lines, poem, poem_path, program, run};
 
 /// Runs `name` with `args`, checks that it is a usage error (status 2, nothing on stdout), and
 /// returns its first line on stderr.
@@ -124,6 +124,52 @@ fn unknown_options_are_refused() {
         assert!(
             usage_error(name, &["--no-such-option"])
                 .starts_with("error: unexpected argument '--no-such-option' found"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_benchmark_example_has_help_and_refuses_unknown_options() {
+    for (name, usage) in [
+        ("chat-load", "<PORT> [USERS] [RATE] [SECONDS]"),
+        (
+            "echo-load",
+            "<PORT> <BYTES> <CONNECTIONS> <CONCURRENCY> [TIMEOUT_SECONDS]",
+        ),
+        ("keyvalue-load", "<PROTOCOL> <PORT> [CONNECTIONS] [SECONDS]"),
+        ("pb-load", "<PORT> [IN_FLIGHT] [SECONDS]"),
+        ("reference-chat", "[PORT]"),
+        ("reference-client", "<PORT> <REQUESTS> <CONCURRENCY>"),
+        ("reference-echo", "[PORT]"),
+        ("reference-fastpoetry", "<POETRY_FILE> [PORT]"),
+        ("reference-hyper", "[PORT]"),
+        (
+            "reference-slowpoetry",
+            "<POETRY_FILE> <DELAY_MS> <CHARS> [PORT]",
+        ),
+    ] {
+        let run = |arg: &str| {
+            Command::new(example(name))
+                .arg(arg)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let help = run("--help");
+        assert_eq!(help.status.code(), Some(0), "{name}");
+        assert!(help.stderr.is_empty(), "{name}");
+        let out = lines(&help.stdout);
+        assert!(
+            out.contains(&format!("Usage: {name} {usage}")),
+            "{name}: {out:#?}"
+        );
+        let refused = run("--no-such-option");
+        assert_eq!(refused.status.code(), Some(2), "{name}");
+        assert!(refused.stdout.is_empty(), "{name}");
+        assert_eq!(
+            lines(&refused.stderr)[0],
+            "error: unexpected argument '--no-such-option' found",
             "{name}"
         );
     }
