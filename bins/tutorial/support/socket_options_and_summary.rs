@@ -46,7 +46,10 @@ pub(crate) struct SocketClientArgs {
 /// A lock rather than a `RefCell`, though the reactor's thread is the only one to record: the
 /// broken client's Ctrl-C fallback reads it from a thread of its own while the reactor is blocked.
 #[derive(Clone, Default)]
-pub(crate) struct Results(Arc<Mutex<Vec<(usize, Option<Vec<u8>>)>>>);
+pub(crate) struct Results(Arc<Mutex<Vec<Outcome>>>);
+
+/// How the download of one task ended: with its poem, or `None`.
+type Outcome = (usize, Option<Vec<u8>>);
 
 impl Results {
     /// Records how the download of `task` ended: with its poem, or `None`.
@@ -54,7 +57,7 @@ impl Results {
         self.entries().push((task, outcome));
     }
 
-    fn entries(&self) -> MutexGuard<'_, Vec<(usize, Option<Vec<u8>>)>> {
+    fn entries(&self) -> MutexGuard<'_, Vec<Outcome>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
