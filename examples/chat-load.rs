@@ -15,8 +15,34 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use common::cli::address::connect_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// The load of the chat benchmark (scripts/bench/chat.sh): USERS users join a chat server on
+/// 127.0.0.1, one of them says RATE messages a second for SECONDS seconds, and every other user
+/// checks that each reaches it, once, in order. Reports the messages delivered per second and the
+/// delivery times (p50, p99).
+#[derive(Debug, Parser)]
+#[command(name = "chat-load")]
+struct Options {
+    /// The chat server's port on 127.0.0.1.
+    #[arg(value_parser = connect_port)]
+    port: u16,
+
+    /// How many users join.
+    #[arg(default_value_t = 1000)]
+    users: usize,
+
+    /// How many messages a second the one speaker says.
+    #[arg(default_value_t = 1000)]
+    rate: u64,
+
+    /// For how many seconds.
+    #[arg(default_value_t = 10)]
+    seconds: u64,
+}
 
 /// The length of one message: eight digits and a newline.
 const MESSAGE: usize = 9;
@@ -31,25 +57,16 @@ struct Deliveries {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .map(|arg| arg.parse().unwrap_or(0))
-        .collect();
-    let (Some(&port), users, rate, seconds) = (
-        args.first(),
-        *args.get(1).unwrap_or(&1000) as usize,
-        *args.get(2).unwrap_or(&1000),
-        *args.get(3).unwrap_or(&10),
-    ) else {
-        eprintln!("usage: chat-load PORT [USERS] [RATE] [SECONDS]");
-        return ExitCode::from(2);
-    };
+    let options = Options::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, run(port as u16, users, rate, seconds))
+    local.block_on(
+        &runtime,
+        run(options.port, options.users, options.rate, options.seconds),
+    )
 }
 
 async fn run(port: u16, users: usize, rate: u64, seconds: u64) -> ExitCode {

@@ -17,8 +17,34 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use common::cli::address::connect_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// The load generator of scripts/bench/echo.sh: CONNECTIONS connections to an echo server on
+/// 127.0.0.1, CONCURRENCY of them open at a time, each writing BYTES and reading them back; exits
+/// with status 0 only if every byte came back within the timeout.
+#[derive(Debug, Parser)]
+#[command(name = "echo-load")]
+struct Options {
+    /// The echo server's port on 127.0.0.1.
+    #[arg(value_parser = connect_port)]
+    port: u16,
+
+    /// How many bytes each connection sends (and must get back).
+    bytes: u64,
+
+    /// How many connections in all.
+    connections: u64,
+
+    /// How many of them are open at a time.
+    concurrency: u64,
+
+    /// Give up after this many seconds.
+    #[arg(default_value_t = 600)]
+    timeout_seconds: u64,
+}
 
 /// How much one read or write system call moves at most.
 const CHUNK: usize = 64 * 1024;
@@ -28,24 +54,13 @@ const CHUNK: usize = 64 * 1024;
 const PERIOD: usize = 251;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let numbers: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
-    let (port, bytes, connections, concurrency, timeout) = match numbers[..] {
-        [port, bytes, connections, concurrency] if numbers.len() == args.len() => {
-            (port, bytes, connections, concurrency, 600)
-        }
-        [port, bytes, connections, concurrency, timeout] if numbers.len() == args.len() => {
-            (port, bytes, connections, concurrency, timeout)
-        }
-        _ => {
-            eprintln!("usage: echo-load PORT BYTES CONNECTIONS CONCURRENCY [TIMEOUT_SECONDS]");
-            return ExitCode::from(2);
-        }
-    };
-    let Ok(port) = u16::try_from(port) else {
-        eprintln!("echo-load: bad port {port}");
-        return ExitCode::from(2);
-    };
+    let Options {
+        port,
+        bytes,
+        connections,
+        concurrency,
+        timeout_seconds: timeout,
+    } = Options::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

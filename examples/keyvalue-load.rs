@@ -18,6 +18,8 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
+use common::cli::address::connect_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -30,8 +32,32 @@ const VALUE_SIZE: usize = 100;
 /// One request in this many is a set.
 const SET_EVERY: u32 = 10;
 
+/// The load of the key-value benchmark (scripts/bench/keyvalue.sh): CONNECTIONS clients of a
+/// key-value server on 127.0.0.1, each sending one request at a time (90% gets, 10% sets of
+/// 100-byte values) for SECONDS seconds. Reports the requests answered per second; any wrong answer
+/// makes the exit status 1.
+#[derive(Debug, Parser)]
+#[command(name = "keyvalue-load")]
+struct Options {
+    /// The protocol the server speaks: memcached's text protocol, or the training's line protocol.
+    #[arg(value_enum)]
+    protocol: Protocol,
+
+    /// The server's port on 127.0.0.1.
+    #[arg(value_parser = connect_port)]
+    port: u16,
+
+    /// How many clients, each with its connection.
+    #[arg(default_value_t = 50)]
+    connections: usize,
+
+    /// For how many seconds.
+    #[arg(default_value_t = 5)]
+    seconds: u64,
+}
+
 /// The protocol spoken.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Protocol {
     Memcached,
     Line,
@@ -45,23 +71,7 @@ struct Totals {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let protocol = match args.first().map(String::as_str) {
-        Some("memcached") => Protocol::Memcached,
-        Some("line") => Protocol::Line,
-        _ => return usage(),
-    };
-    let number = |index: usize, default: u64| match args.get(index) {
-        Some(text) => text.parse::<u64>().ok(),
-        None => Some(default),
-    };
-    let (Some(port), Some(connections), Some(seconds)) = (
-        args.get(1).and_then(|text| text.parse::<u16>().ok()),
-        number(2, 50),
-        number(3, 5),
-    ) else {
-        return usage();
-    };
+    let options = Options::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -70,17 +80,12 @@ fn main() -> ExitCode {
     local.block_on(
         &runtime,
         run(
-            protocol,
-            port,
-            connections as usize,
-            Duration::from_secs(seconds),
+            options.protocol,
+            options.port,
+            options.connections,
+            Duration::from_secs(options.seconds),
         ),
     )
-}
-
-fn usage() -> ExitCode {
-    eprintln!("usage: keyvalue-load memcached|line PORT [CONNECTIONS] [SECONDS]");
-    ExitCode::from(2)
 }
 
 async fn run(protocol: Protocol, port: u16, connections: usize, length: Duration) -> ExitCode {

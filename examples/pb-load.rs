@@ -15,29 +15,43 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use common::cli::address::connect_port;
 use common::cred::respond;
 use common::spread::banana::{BananaError, Decoder, Dialect, Int, Item, Writer};
 use common::spread::jelly::{JellyError, SecurityOptions, Value, jelly, unjelly};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The load of the Perspective Broker benchmark (scripts/bench/pb.sh): one connection to a pbecho
+/// server on 127.0.0.1, logged in as guest/guest, on which IN_FLIGHT calls of echo("hello world")
+/// always wait for their answers, for SECONDS seconds. Reports the calls answered; any wrong answer
+/// makes the exit status 1.
+#[derive(Debug, Parser)]
+#[command(name = "pb-load")]
+struct Options {
+    /// The pbecho server's port on 127.0.0.1.
+    #[arg(value_parser = connect_port)]
+    port: u16,
+
+    /// How many calls wait for their answers at any time (at least one).
+    #[arg(default_value_t = 100)]
+    in_flight: u64,
+
+    /// For how many seconds.
+    #[arg(default_value_t = 5)]
+    seconds: u64,
+}
+
 /// What every call sends, and expects back.
 const TEXT: &str = "hello world";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |index: usize, default: u64| match args.get(index) {
-        Some(text) => text.parse::<u64>().ok(),
-        None => Some(default),
-    };
-    let (Some(port), Some(in_flight), Some(seconds)) = (
-        args.first().and_then(|text| text.parse::<u16>().ok()),
-        number(1, 100),
-        number(2, 5),
-    ) else {
-        eprintln!("usage: pb-load PORT [IN_FLIGHT] [SECONDS]");
-        return ExitCode::from(2);
-    };
+    let Options {
+        port,
+        in_flight,
+        seconds,
+    } = Options::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

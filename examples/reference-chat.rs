@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use bytes::Bytes;
+use clap::Parser;
+use common::cli::address::listen_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
@@ -21,15 +23,18 @@ use tokio::sync::mpsc;
 /// Each user's channel, by the number the server gave them.
 type Users = Rc<RefCell<Vec<(u64, mpsc::UnboundedSender<Bytes>)>>>;
 
+/// A reference for the chat benchmark (scripts/bench/chat.sh): the chat server as plainly as
+/// tokio allows, on 127.0.0.1. Prints `Chatting on port <port>.`
+#[derive(Debug, Parser)]
+#[command(name = "reference-chat")]
+struct Options {
+    /// The port to listen on; 0 (the default) asks the system for any free port.
+    #[arg(default_value_t = 0, value_parser = listen_port)]
+    port: u16,
+}
+
 fn main() -> ExitCode {
-    let port = match std::env::args().nth(1).map(|port| port.parse::<u16>()) {
-        None => 0,
-        Some(Ok(port)) => port,
-        Some(Err(_)) => {
-            eprintln!("usage: reference-chat [PORT]");
-            return ExitCode::from(2);
-        }
-    };
+    let port = Options::parse().port;
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

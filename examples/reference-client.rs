@@ -11,22 +11,34 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Instant;
 
+use clap::Parser;
+use common::cli::address::connect_port;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
+/// A reference for the benchmarks (scripts/bench/client.sh): a poetry load client as plainly as
+/// tokio allows: CONCURRENCY tasks that connect to 127.0.0.1 and read to the end, REQUESTS times in
+/// all. Prints `N requests in S seconds, F failed`.
+#[derive(Debug, Parser)]
+#[command(name = "reference-client")]
+struct Options {
+    /// The poetry server's port on 127.0.0.1.
+    #[arg(value_parser = connect_port)]
+    port: u16,
+
+    /// How many poems to fetch in all.
+    requests: u64,
+
+    /// How many fetches at a time.
+    concurrency: u64,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let [port, requests, concurrency] = args[..] else {
-        eprintln!("usage: reference-client PORT REQUESTS CONCURRENCY");
-        return ExitCode::from(2);
-    };
-    let Ok(port) = u16::try_from(port) else {
-        eprintln!("reference-client: bad port");
-        return ExitCode::from(2);
-    };
+    let Options {
+        port,
+        requests,
+        concurrency,
+    } = Options::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

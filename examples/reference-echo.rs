@@ -10,6 +10,8 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
+use common::cli::address::listen_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 
@@ -17,15 +19,18 @@ use tokio::net::{TcpListener, TcpSocket};
 /// servers make the same number of system calls for the same stream.
 const BUFFER_SIZE: usize = 64 * 1024;
 
+/// A reference for the benchmarks (scripts/bench/echo.sh): the echo server as plainly as tokio
+/// allows, on 127.0.0.1. Prints `Echoing on port <port>.`
+#[derive(Debug, Parser)]
+#[command(name = "reference-echo")]
+struct Options {
+    /// The port to listen on; 0 (the default) asks the system for any free port.
+    #[arg(default_value_t = 0, value_parser = listen_port)]
+    port: u16,
+}
+
 fn main() -> ExitCode {
-    let port = match std::env::args().nth(1).map(|port| port.parse::<u16>()) {
-        None => 0,
-        Some(Ok(port)) => port,
-        Some(Err(_)) => {
-            eprintln!("usage: reference-echo [PORT]");
-            return ExitCode::from(2);
-        }
-    };
+    let port = Options::parse().port;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,15 +11,29 @@
 use std::process::ExitCode;
 use std::rc::Rc;
 
+use clap::Parser;
+use common::cli::address::listen_port;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket};
 
+/// A reference for the benchmarks (scripts/bench/): the fast poetry server as plainly as tokio
+/// allows, on 127.0.0.1: the whole poem to each client. Prints `Serving <file> on port <port>.`
+#[derive(Debug, Parser)]
+#[command(name = "reference-fastpoetry")]
+struct Options {
+    /// The poem to serve.
+    poetry_file: String,
+
+    /// The port to listen on; 0 (the default) asks the system for any free port.
+    #[arg(default_value_t = 0, value_parser = listen_port)]
+    port: u16,
+}
+
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let (Some(path), port) = (args.next(), args.next()) else {
-        eprintln!("usage: reference-fastpoetry POETRY_FILE [PORT]");
-        return ExitCode::from(2);
-    };
+    let Options {
+        poetry_file: path,
+        port,
+    } = Options::parse();
     let poem: Rc<[u8]> = match std::fs::read(&path) {
         Ok(poem) => poem.into(),
         Err(error) => {
@@ -27,7 +41,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let port: u16 = port.and_then(|port| port.parse().ok()).unwrap_or(0);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
+use clap::Parser;
+use common::cli::address::listen_port;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -47,15 +49,19 @@ async fn hello(
     Ok(response)
 }
 
+/// A reference for the web benchmark (scripts/bench/web.sh): the smallest hyper server answering
+/// every request with talk 001's hello page, on 127.0.0.1. Says `listening on 127.0.0.1:<port>` on
+/// stderr.
+#[derive(Debug, Parser)]
+#[command(name = "reference-hyper")]
+struct Options {
+    /// The port to listen on; 0 (the default) asks the system for any free port.
+    #[arg(default_value_t = 0, value_parser = listen_port)]
+    port: u16,
+}
+
 fn main() -> ExitCode {
-    let port = match std::env::args().nth(1).map(|port| port.parse::<u16>()) {
-        None => 0,
-        Some(Ok(port)) => port,
-        Some(Err(_)) => {
-            eprintln!("usage: reference-hyper [PORT]");
-            return ExitCode::from(2);
-        }
-    };
+    let port = Options::parse().port;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -10,30 +10,40 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
+use clap::Parser;
+use common::cli::address::listen_port;
 use common::cli::poem::chunks;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket};
 
+/// A reference for the benchmarks (scripts/bench/slowpoetry.sh): the slow poetry server as plainly
+/// as tokio allows, on 127.0.0.1: one task per client that writes CHARS characters and sleeps
+/// DELAY_MS milliseconds. Prints `Serving <file> on port <port>.`
+#[derive(Debug, Parser)]
+#[command(name = "reference-slowpoetry")]
+struct Options {
+    /// The poem to serve.
+    poetry_file: String,
+
+    /// The pause after each chunk, in milliseconds.
+    delay_ms: u64,
+
+    /// How many characters each chunk holds.
+    chars: usize,
+
+    /// The port to listen on; 0 (the default) asks the system for any free port.
+    #[arg(default_value_t = 0, value_parser = listen_port)]
+    port: u16,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let parsed = match args.as_slice() {
-        [path, delay, chars, rest @ ..] => delay
-            .parse::<u64>()
-            .ok()
-            .zip(chars.parse::<usize>().ok())
-            .map(|(delay, chars)| {
-                let port = rest
-                    .first()
-                    .and_then(|port| port.parse().ok())
-                    .unwrap_or(0u16);
-                (path.clone(), Duration::from_millis(delay), chars, port)
-            }),
-        _ => None,
-    };
-    let Some((path, delay, chars, port)) = parsed else {
-        eprintln!("usage: reference-slowpoetry POETRY_FILE DELAY_MS CHARS [PORT]");
-        return ExitCode::from(2);
-    };
+    let options = Options::parse();
+    let (path, delay, chars, port) = (
+        options.poetry_file,
+        Duration::from_millis(options.delay_ms),
+        options.chars,
+        options.port,
+    );
     let poem: Rc<[u8]> = match std::fs::read(&path) {
         Ok(poem) => poem.into(),
         Err(error) => {

@@ -5,11 +5,15 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use support::{Server, bins, lines, poem_path, program, run};
+use support::{Server, bins, closed_port, example, lines, poem, poem_path, program, run};
 
 /// Runs `name` with `args`, checks that it is a usage error (status 2, nothing on stdout), and
 /// returns its first line on stderr.
@@ -249,6 +253,52 @@ Options:
     assert_eq!(option_help(help, "--time"), None);
 }
 
+#[test]
+fn every_benchmark_example_has_help_and_refuses_unknown_options() {
+    for (name, usage) in [
+        ("chat-load", "<PORT> [USERS] [RATE] [SECONDS]"),
+        (
+            "echo-load",
+            "<PORT> <BYTES> <CONNECTIONS> <CONCURRENCY> [TIMEOUT_SECONDS]",
+        ),
+        ("keyvalue-load", "<PROTOCOL> <PORT> [CONNECTIONS] [SECONDS]"),
+        ("pb-load", "<PORT> [IN_FLIGHT] [SECONDS]"),
+        ("reference-chat", "[PORT]"),
+        ("reference-client", "<PORT> <REQUESTS> <CONCURRENCY>"),
+        ("reference-echo", "[PORT]"),
+        ("reference-fastpoetry", "<POETRY_FILE> [PORT]"),
+        ("reference-hyper", "[PORT]"),
+        (
+            "reference-slowpoetry",
+            "<POETRY_FILE> <DELAY_MS> <CHARS> [PORT]",
+        ),
+    ] {
+        let run = |arg: &str| {
+            Command::new(example(name))
+                .arg(arg)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let help = run("--help");
+        assert_eq!(help.status.code(), Some(0), "{name}");
+        assert!(help.stderr.is_empty(), "{name}");
+        let out = lines(&help.stdout);
+        assert!(
+            out.contains(&format!("Usage: {name} {usage}")),
+            "{name}: {out:#?}"
+        );
+        let refused = run("--no-such-option");
+        assert_eq!(refused.status.code(), Some(2), "{name}");
+        assert!(refused.stdout.is_empty(), "{name}");
+        assert_eq!(
+            lines(&refused.stderr)[0],
+            "error: unexpected argument '--no-such-option' found",
+            "{name}"
+        );
+    }
+}
+
 /// Waits until process `pid` catches SIGINT (a client may connect before it installs its handler,
 /// and a Ctrl-C before that would simply kill it).
 fn wait_for_sigint_handler(pid: u32) {
@@ -322,29 +372,482 @@ fn ctrl_c_ends_the_blocking_client_with_its_summary_too() {
     assert_eq!(err, ["get-poetry-blocking: interrupted by SIGINT"]);
 }
 
+/// How long the tests below wait for a client or a played server before they fail rather than hang.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Waits until `done` is true, polling; fails the test, saying `what`, after [`PATIENCE`].
+fn wait_until(what: impl std::fmt::Display, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < PATIENCE, "waited in vain: {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A poetry server played by the test that has finished: it sends `poem` to the one client that
+/// connects, closes its end, and waits until the client has closed its end too, which it then
+/// reports on the returned channel.
+fn finished_server(poem: Vec<u8>) -> (u16, Receiver<()>) {
+    played(move |mut stream| {
+        stream.write_all(&poem).unwrap();
+        stream.shutdown(Shutdown::Write).unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+    })
+}
+
+/// The transform server played by the test, for one request: it answers it as the real one
+/// cummingsifies (lower-cased), closes its end, and reports when the client has closed its end.
+fn transform_server() -> (u16, Receiver<()>) {
+    played(|mut stream| {
+        let mut received = Vec::new();
+        let mut buffer = [0; 4096];
+        let request = loop {
+            let count = stream.read(&mut buffer).unwrap();
+            assert!(count > 0, "the client closed before its request was whole");
+            received.extend_from_slice(&buffer[..count]);
+            let text = String::from_utf8_lossy(&received).into_owned();
+            if let Some((length, rest)) = text.split_once(':')
+                && rest.len() > length.parse::<usize>().unwrap()
+            {
+                break rest[..rest.len() - 1].to_owned();
+            }
+        };
+        let poem = request.strip_prefix("cummingsify.").unwrap().to_lowercase();
+        let answer = format!("{}:{poem},", poem.len());
+        stream.write_all(answer.as_bytes()).unwrap();
+        stream.shutdown(Shutdown::Write).unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+    })
+}
+
+/// Plays a server on a free port: `serve` runs on the first connection, in a thread of its own;
+/// the channel hears when it is done.
+fn played(serve: impl FnOnce(TcpStream) + Send + 'static) -> (u16, Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, done) = mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        serve(stream);
+        let _ = sender.send(());
+    });
+    (port, done)
+}
+
+/// A poetry server played by the test that stalls: the connection it accepts is handed to the test,
+/// which sends what it likes on it (or nothing) and holds it open.
+fn stalled_server() -> (u16, Receiver<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, accepted) = mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let _ = sender.send(stream);
+    });
+    (port, accepted)
+}
+
+/// The send and receive queues of the IPv4 TCP connections, from /proc/net/tcp: (local port,
+/// remote port, state, bytes sent but not acknowledged, bytes received but not read).
+fn tcp_queues() -> Vec<(u16, u16, u8, u32, u32)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let hex = |text: &str| u32::from_str_radix(text, 16).unwrap();
+    let port = |address: &str| hex(address.rsplit(':').next().unwrap()) as u16;
+    table
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (sent, received) = fields[4].split_once(':').unwrap();
+            let state = hex(fields[3]) as u8;
+            (
+                port(fields[1]),
+                port(fields[2]),
+                state,
+                hex(sent),
+                hex(received),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the client connected to the played server on `server_port` has read everything the
+/// server sent it: first the client's system has acknowledged every byte (they are in its receive
+/// queue), then that queue is empty (the client's read took them).
+fn wait_until_read(server_port: u16) {
+    const ESTABLISHED: u8 = 1;
+    let mut client_port = 0;
+    wait_until("the client's system to acknowledge the piece", || {
+        tcp_queues().iter().any(|&(local, remote, state, sent, _)| {
+            client_port = remote;
+            local == server_port && state == ESTABLISHED && sent == 0
+        })
+    });
+    wait_until("the client to read the piece", || {
+        tcp_queues().iter().any(|&(local, remote, _, _, received)| {
+            local == client_port && remote == server_port && received == 0
+        })
+    });
+}
+
+/// A client running for one test: killed when dropped, if the test fails before it ends.
+struct Killed(Child);
+
+impl std::ops::Deref for Killed {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A stream of a running client, read by a thread as it comes.
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn new(mut stream: impl Read + Send + 'static) -> Captured {
+        let captured = Arc::new(Mutex::new(Vec::new()));
+        let collected = Arc::clone(&captured);
+        thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(count @ 1..) = stream.read(&mut buffer) {
+                collected
+                    .lock()
+                    .unwrap()
+                    .extend_from_slice(&buffer[..count]);
+            }
+        });
+        Captured(captured)
+    }
+
+    /// The whole lines received so far.
+    fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().unwrap();
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        lines(&bytes[..whole])
+    }
+}
+
+/// Whether `line` is `pattern`, in which each `*` stands for any text (a time, a task number).
+fn line_matches(pattern: &str, line: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap();
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else {
+        return rest.is_empty();
+    };
+    for part in parts {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Whether `lines` are the `patterns`, one for one.
+fn lines_match(patterns: &[String], lines: &[String]) -> bool {
+    patterns.len() == lines.len()
+        && patterns
+            .iter()
+            .zip(lines)
+            .all(|(pattern, line)| line_matches(pattern, line))
+}
+
+/// What a client prints in [`interrupted_midway`]'s run, line by line (`*` for any text).
+#[derive(Default)]
+struct Midway {
+    /// Before Ctrl-C, once the finished server's poem is in: on stdout and on stderr.
+    finished: Vec<String>,
+    finished_err: Vec<String>,
+    /// On stdout, once the stalled server's first piece (10 bytes) is read; `None` when the
+    /// stalled server must send nothing (the stack clients end the program at the first byte).
+    piece: Option<Vec<String>>,
+    /// On stdout, after Ctrl-C: the summary of what finished.
+    summary: Vec<String>,
+    /// On stderr, after Ctrl-C and before the `interrupted` line.
+    summary_err: Vec<String>,
+}
+
+/// Runs `client` (with `options`) against two servers played by the test, presses Ctrl-C, and
+/// checks what it printed and its status (130) against `expected`, given the ports of the servers.
+///
+/// The first server sends its whole poem (science.txt, or an empty one to the stack demos whose
+/// first byte ends the program; or it is a port with no server, for `get-poetry-4-stack`, where any
+/// poem would end the program) and closes; the second one accepts, and stalls. The transform
+/// clients (6, 7, 8) get a played transform server first. Ctrl-C is pressed once the client has
+/// printed what it prints for the finished poem, and the stalled server's first piece has been
+/// read, so that each run prints the same lines.
+fn interrupted_midway(client: &str, options: &[&str], expected: impl Fn(u16, u16) -> Midway) {
+    let stack_demo = client.ends_with("-stack");
+    let (finished_port, finished) = if client == "get-poetry-4-stack" {
+        (closed_port(), None)
+    } else {
+        let poem = if stack_demo {
+            Vec::new()
+        } else {
+            poem("science.txt")
+        };
+        let (port, closed) = finished_server(poem);
+        (port, Some(closed))
+    };
+    let (stalled_port, accepted) = stalled_server();
+    let transform = ["get-poetry-6", "get-poetry-7", "get-poetry-8"]
+        .contains(&client)
+        .then(transform_server);
+    let expected = expected(finished_port, stalled_port);
+    let mut args: Vec<String> = options.iter().map(|arg| arg.to_string()).collect();
+    args.extend(transform.iter().map(|(port, _)| port.to_string()));
+    args.extend([finished_port.to_string(), stalled_port.to_string()]);
+
+    let mut child = Killed(
+        Command::new(program(client))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = Captured::new(child.stdout.take().unwrap());
+    let stderr = Captured::new(child.stderr.take().unwrap());
+    // Each played server's end says that the client has closed its connection: for the reactor
+    // clients, which run one callback at a time, that the poem has been dealt with.
+    for done in finished
+        .iter()
+        .chain(transform.iter().map(|(_, done)| done))
+    {
+        done.recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{client}: a played server never saw the client close"));
+    }
+    let mut stalled = accepted
+        .recv_timeout(PATIENCE)
+        .unwrap_or_else(|_| panic!("{client} never connected to the stalled server"));
+    wait_until(
+        format_args!(
+            "{client} to print {:?} and {:?}",
+            expected.finished, expected.finished_err
+        ),
+        || {
+            lines_match(&expected.finished, &stdout.lines())
+                && lines_match(&expected.finished_err, &stderr.lines())
+        },
+    );
+    let mut printed = expected.finished.clone();
+    if let Some(piece) = &expected.piece {
+        stalled.write_all(b"0123456789").unwrap();
+        printed.extend(piece.iter().cloned());
+        wait_until(format_args!("{client} to print {printed:?}"), || {
+            lines_match(&printed, &stdout.lines())
+        });
+        if client == "get-poetry-1-broken" {
+            // It prints nothing for a piece: this tells that it is blocked in a read.
+            wait_until_read(stalled_port);
+        }
+    }
+
+    wait_for_sigint_handler(child.id());
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut code = None;
+    wait_until(format_args!("{client} to end after Ctrl-C"), || {
+        code = child.try_wait().unwrap().map(|status| status.code());
+        code.is_some()
+    });
+    let code = code.flatten();
+    // The threads reading the pipes see their end once the client is gone.
+    wait_until("the client's output to end", || {
+        Arc::strong_count(&stdout.0) == 1 && Arc::strong_count(&stderr.0) == 1
+    });
+    let (out, err) = (stdout.lines(), stderr.lines());
+    assert_eq!(code, Some(130), "{client}: {out:?} {err:?}");
+    printed.extend(expected.summary);
+    assert!(
+        lines_match(&printed, &out),
+        "{client}: expected\n{printed:#?}\ngot\n{out:#?}"
+    );
+    let mut said = expected.finished_err;
+    said.extend(expected.summary_err);
+    said.push(format!("{client}: interrupted by SIGINT"));
+    assert!(
+        lines_match(&said, &err),
+        "{client}: expected\n{said:#?}\ngot\n{err:#?}"
+    );
+}
+
+/// The lines of a poem as the clients print it: its own lines, then an empty one.
+fn printed_poem(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.push(String::new());
+    lines
+}
+
+/// How the clients name a server in their lines: as given, and as Twisted prints an address.
+fn plain(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+fn twisted(port: u16) -> String {
+    format!("IPv4Address(type='TCP', host='127.0.0.1', port={port})")
+}
+
 #[test]
 fn ctrl_c_stops_every_client_with_status_130() {
+    let science = String::from_utf8(poem("science.txt")).unwrap();
+    let lowered = science.to_lowercase();
+    let size = science.len();
+    let strings = |lines: &[&str]| lines.iter().map(|line| line.to_string()).collect();
+    // The summary of the clients that count their poems.
+    let got_one = || strings(&["Got 1 poems in *"]);
+
+    // The blocking client reads one server after the other: the stalled one is the second.
+    interrupted_midway("get-poetry-blocking", &[], |done, stalled| Midway {
+        finished: vec![
+            format!("Task 1: get poetry from: {}", plain(done)),
+            format!(
+                "Task 1: got {size} bytes of poetry from {} in *",
+                plain(done)
+            ),
+            format!("Task 2: get poetry from: {}", plain(stalled)),
+        ],
+        piece: Some(Vec::new()),
+        summary: got_one(),
+        ..Midway::default()
+    });
+    // The clients that print a line for every piece.
+    for client in ["get-poetry-async", "get-poetry-1"] {
+        interrupted_midway(client, &[], |done, stalled| Midway {
+            finished: vec![
+                format!("Task 1: got {size} bytes of poetry from {}", plain(done)),
+                "Task 1 finished".to_owned(),
+            ],
+            piece: Some(vec![format!(
+                "Task 2: got 10 bytes of poetry from {}",
+                plain(stalled)
+            )]),
+            summary: match client {
+                "get-poetry-1" => vec![
+                    format!("Task 1: {size} bytes of poetry"),
+                    "Got 1 poems in *".to_owned(),
+                ],
+                _ => got_one(),
+            },
+            ..Midway::default()
+        });
+    }
+    // Its callback blocked in a read, the broken client says why the reactor did not stop.
+    interrupted_midway("get-poetry-1-broken", &[], |done, _| Midway {
+        finished: vec![format!(
+            "Task 1: got {size} bytes of poetry from {}",
+            plain(done)
+        )],
+        piece: Some(Vec::new()),
+        summary: vec![
+            format!("Task 1: {size} bytes of poetry"),
+            "Got 1 poems in *".to_owned(),
+        ],
+        summary_err: vec![
+            "get-poetry-1-broken: the reactor has not stopped 1s after Ctrl-C: a callback is \
+             blocking it"
+                .to_owned(),
+        ],
+        ..Midway::default()
+    });
+    // Task numbers follow the order the connections succeed, which is up to the system.
+    interrupted_midway("get-poetry-2", &[], |done, stalled| Midway {
+        finished: vec![format!(
+            "Task *: got {size} bytes of poetry from {}",
+            twisted(done)
+        )],
+        piece: Some(vec![format!(
+            "Task *: got 10 bytes of poetry from {}",
+            twisted(stalled)
+        )]),
+        summary: got_one(),
+        ..Midway::default()
+    });
+    // The clients that print the poems at the end.
     for client in [
-        "get-poetry-blocking",
-        "get-poetry-async",
-        "get-poetry-1",
-        "get-poetry-2",
         "get-poetry-2-simple",
-        "get-poetry-4",
-        "get-poetry-threads",
-        "get-poetry-tokio",
         "get-poetry-3",
         "get-poetry-3-1",
-        "get-poetry-5",
-        "get-poetry-5-1",
+        "get-poetry-4",
     ] {
-        let (code, _, err) = interrupted(client, &[]);
-        assert_eq!(code, Some(130), "{client}: {err:?}");
-        assert_eq!(
-            err.last().map(String::as_str),
-            Some(format!("{client}: interrupted by SIGINT").as_str()),
-            "{client}"
-        );
+        interrupted_midway(client, &[], |_, _| Midway {
+            piece: Some(Vec::new()),
+            summary: printed_poem(&science),
+            ..Midway::default()
+        });
+    }
+    // The stack demos: an empty poem, as any byte would end the program; for 4.0, a failure, as
+    // any poem would.
+    interrupted_midway("get-poetry-2-stack", &[], |_, _| Midway {
+        summary: got_one(),
+        ..Midway::default()
+    });
+    interrupted_midway("get-poetry-4-stack", &[], |_, _| Midway {
+        finished_err: vec![
+            "Poem failed: ConnectionRefusedError: Connection was refused by other side: 111: \
+             Connection refused."
+                .to_owned(),
+        ],
+        ..Midway::default()
+    });
+    // The clients that print each poem as soon as it is ready, cummingsified (seed 3 lower-cases
+    // the first poem).
+    for (client, options) in [
+        ("get-poetry-5", &["--seed", "3"][..]),
+        ("get-poetry-5-1", &["--seed", "3"]),
+        ("get-poetry-7", &[]),
+        ("get-poetry-8", &[]),
+    ] {
+        interrupted_midway(client, options, |_, _| Midway {
+            finished: printed_poem(&lowered),
+            piece: Some(Vec::new()),
+            ..Midway::default()
+        });
+    }
+    interrupted_midway("get-poetry-6", &[], |_, _| Midway {
+        piece: Some(Vec::new()),
+        summary: printed_poem(&lowered),
+        ..Midway::default()
+    });
+    // Rust's own models print each piece, and each poem as soon as it is whole.
+    for client in ["get-poetry-threads", "get-poetry-tokio"] {
+        interrupted_midway(client, &[], |done, stalled| {
+            let mut finished = vec![format!(
+                "Task 1: got {size} bytes of poetry from {}",
+                plain(done)
+            )];
+            finished.extend(printed_poem(&science));
+            Midway {
+                finished,
+                piece: Some(vec![format!(
+                    "Task 2: got 10 bytes of poetry from {}",
+                    plain(stalled)
+                )]),
+                ..Midway::default()
+            }
+        });
     }
 }
 

@@ -377,7 +377,7 @@ fn the_shared_options_table_names_exactly_the_programs_that_take_each_option() {
 
 /// What each client prints for a refused connection, as the README's list of differences says:
 /// the clients, the stream, and the line (for port 10004).
-const REFUSED: [(&[&str], &str, &str); 8] = [
+const REFUSED: [(&[&str], &str, &str); 10] = [
     (
         &[
             "get-poetry-blocking",
@@ -391,7 +391,12 @@ const REFUSED: [(&[&str], &str, &str); 8] = [
         "Task 1: failed to connect to 127.0.0.1:10004: Connection refused",
     ),
     (
-        &["get-poetry-2", "get-poetry-2-simple"],
+        &["timing-client"],
+        "stderr",
+        "one failed to connect to 127.0.0.1:10004: Connection refused",
+    ),
+    (
+        &["get-poetry-2", "get-poetry-2-simple", "get-poetry-2-stack"],
         "stdout",
         "Failed to connect to: IPv4Address(type='TCP', host='127.0.0.1', port=10004)",
     ),
@@ -406,7 +411,12 @@ const REFUSED: [(&[&str], &str, &str); 8] = [
         "get-poetry-2-simple: failed to connect to 127.0.0.1:10004: Connection refused",
     ),
     (
-        &["get-poetry-3-1", "get-poetry-4"],
+        &["get-poetry-2-stack"],
+        "stderr",
+        "get-poetry-2-stack: failed to connect to 127.0.0.1:10004: Connection refused",
+    ),
+    (
+        &["get-poetry-3-1", "get-poetry-4", "get-poetry-4-stack"],
         "stderr",
         "Poem failed: ConnectionRefusedError: Connection was refused by other side: 111: Connection refused.",
     ),
@@ -438,14 +448,12 @@ fn each_client_reports_a_refused_connection_as_the_readme_says() {
         );
         let line = line.replace("10004", &port);
         for client in clients {
-            // Clients 6 to 8 take the transform server first: the same closed port.
-            let args: &[&str] = if client.starts_with("get-poetry-6")
-                || client.starts_with("get-poetry-7")
-                || client.starts_with("get-poetry-8")
-            {
-                &[&port, &port]
-            } else {
-                &[&port]
+            // Clients 6 to 8 take the transform server first: the same closed port. The timing
+            // client names its request.
+            let args: &[&str] = match *client {
+                "get-poetry-6" | "get-poetry-7" | "get-poetry-8" => &[&port, &port],
+                "timing-client" => &[&port, "one"],
+                _ => &[&port],
             };
             let output = support::run(client, args);
             assert_eq!(output.status.code(), Some(1), "{client}");

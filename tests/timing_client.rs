@@ -213,6 +213,50 @@ fn errors_are_counted_by_kind() {
 }
 
 #[test]
+fn a_connection_not_made_is_said_as_the_other_clients_say_it() {
+    let refused = closed_port();
+    let output = run("timing-client", &[&refused.to_string(), "one"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        lines(&output.stderr),
+        [format!(
+            "one failed to connect to 127.0.0.1:{refused}: Connection refused"
+        )]
+    );
+
+    // The resolver's own words, whatever they are here, as get-poetry-blocking prints them.
+    let output = run("timing-client", &["nosuch.invalid:10000", "one"]);
+    assert_eq!(output.status.code(), Some(1));
+    let blocking = run("get-poetry-blocking", &["nosuch.invalid:10000"]);
+    let words = lines(&blocking.stderr)[0]
+        .strip_prefix("Task 1: failed to connect to nosuch.invalid:10000: ")
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        lines(&output.stderr),
+        [format!(
+            "one failed to connect to nosuch.invalid:10000: {words}"
+        )]
+    );
+
+    // The JSON report names the server; the errors are counted by kind as before.
+    let output = run(
+        "timing-client",
+        &[
+            "--kind",
+            "poetry",
+            "-n",
+            "2",
+            "--json",
+            &refused.to_string(),
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["server"], format!("127.0.0.1:{refused}"));
+    assert_eq!(report["errors"]["refused"], 2);
+}
+
+#[test]
 fn transform_requests_need_a_whole_answer() {
     // A server that closes without answering: the request failed, it did not succeed.
     let port = closing_server(1).to_string();

@@ -10,6 +10,11 @@
 //! while one socket is drained. With longer poems, or servers that wait for the client, it would be
 //! no faster than the blocking client. A callback must never block.
 //!
+//! Nor can the reactor hear Ctrl-C while a callback blocks: it stops on a signal only between two
+//! callbacks. So this client has a fallback that needs no reactor: if the reactor has not stopped
+//! a second after Ctrl-C, a thread of its own says so, prints the summary of the poems that did
+//! arrive and ends the program with status 130, as the other clients end a Ctrl-C.
+//!
 //! Start the three slow servers of Part 2 (see `slowpoetry`), then:
 //!
 //! ```text
@@ -22,11 +27,12 @@ use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::cli::address::ServerAddress;
-use common::cli::client::explain_if_no_servers;
+use common::cli::client::{explain_if_no_servers, on_ctrl_c_if_blocked};
 use common::cli::new_reactor;
 use common::cli::output::{plain_error, report_error};
 use common::cli::poem::{MaxPoemSize, PoemBuffer, ReadPoemError};
@@ -55,7 +61,7 @@ struct Options {
 #[path = "support/socket_options_and_summary.rs"]
 mod socket_options_and_summary;
 
-use socket_options_and_summary::{Results, SocketClientArgs, summarize};
+use socket_options_and_summary::{Results, SocketClientArgs, report, summarize};
 
 /// One download: a blocking socket that the reactor tells us about.
 struct PoetrySocket {
@@ -139,7 +145,7 @@ impl ReadDescriptor for PoetrySocket {
                 None
             }
         };
-        self.results.borrow_mut().push((self.task, outcome));
+        self.results.record(self.task, outcome);
         if self.reactor.get_readers().is_empty() {
             let _ = self.reactor.stop();
         }
@@ -163,18 +169,19 @@ fn main() -> ExitCode {
         }
     };
 
+    let args = Arc::new(options.sockets);
     let started = Instant::now();
-    let results: Results = Rc::default();
+    let results = Results::default();
     let mut failed = false;
-    for (index, server) in options.sockets.servers.iter().enumerate() {
+    for (index, server) in args.servers.iter().enumerate() {
         let task = index + 1;
         let connected = PoetrySocket::connect(
             task,
             server.clone(),
-            options.sockets.connect_timeout.connect_timeout,
-            options.sockets.max_poem_size,
+            args.connect_timeout.connect_timeout,
+            args.max_poem_size,
             reactor.clone(),
-            Rc::clone(&results),
+            results.clone(),
         );
         let added = connected.and_then(|socket| reactor.add_reader(Rc::new(RefCell::new(socket))));
         if let Err(error) = added {
@@ -185,16 +192,19 @@ fn main() -> ExitCode {
             failed = true;
         }
     }
+    // do_read blocks, and the reactor hears of Ctrl-C only between callbacks: if it has not
+    // stopped a second after Ctrl-C, this prints the summary without it.
+    let fallback = {
+        let (args, results) = (Arc::clone(&args), results.clone());
+        on_ctrl_c_if_blocked(Duration::from_secs(1), move || {
+            let _ = report(&args, &results, started.elapsed(), failed);
+        })
+    };
     // With no socket to watch, nothing would ever stop the reactor: do not start it.
     if !reactor.get_readers().is_empty() {
         let _ = reactor.run();
     }
+    fallback.reactor_stopped();
 
-    summarize(
-        &reactor,
-        &options.sockets,
-        results,
-        started.elapsed(),
-        failed,
-    )
+    summarize(&reactor, &args, results, started.elapsed(), failed)
 }

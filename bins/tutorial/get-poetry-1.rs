@@ -151,7 +151,7 @@ impl ReadDescriptor for PoetrySocket {
                 None
             }
         };
-        self.results.borrow_mut().push((self.task, outcome));
+        self.results.record(self.task, outcome);
         if self.reactor.get_readers().is_empty() {
             let _ = self.reactor.stop();
         }
@@ -176,7 +176,7 @@ fn main() -> ExitCode {
     };
 
     let started = Instant::now();
-    let results: Results = Rc::default();
+    let results = Results::default();
     let mut failed = false;
     for (index, server) in options.sockets.servers.iter().enumerate() {
         let task = index + 1;
@@ -186,7 +186,7 @@ fn main() -> ExitCode {
             options.sockets.connect_timeout.connect_timeout,
             options.sockets.max_poem_size,
             reactor.clone(),
-            Rc::clone(&results),
+            results.clone(),
         );
         let added = connected.and_then(|socket| reactor.add_reader(Rc::new(RefCell::new(socket))));
         if let Err(error) = added {

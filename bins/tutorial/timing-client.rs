@@ -36,7 +36,7 @@ use common::basic::{NetstringHandler, NetstringReceiver, Netstrings, encode_nets
 use common::cli::address::ServerAddress;
 use common::cli::duration::{TimeFormat, parse_duration};
 use common::cli::new_reactor;
-use common::cli::output::report_error;
+use common::cli::output::{plain_connect_error, report_error};
 use common::cli::time_options::{RequestTimeoutOption, TimeFormatOption};
 use common::protocol::{
     Address, ClientFactory, ConnectError, Connector, DisconnectReason, Factory, Protocol, Transport,
@@ -126,18 +126,30 @@ impl Kind {
     }
 }
 
-/// Why a request failed, as the report counts them.
-fn error_kind(error: &ConnectError) -> &'static str {
-    match error {
-        ConnectError::Refused => "refused",
-        ConnectError::TimedOut => "timeout",
-        ConnectError::DnsLookup { .. } => "dns",
-        ConnectError::Other(_) | ConnectError::Cancelled => "connect",
+/// Why a request failed.
+enum Failure {
+    /// The connection could not be made.
+    Connect(ConnectError),
+    /// It was made, and then the request failed in this way, as the report counts them: `timeout`,
+    /// `lost`, `no answer`.
+    Request(&'static str),
+}
+
+impl Failure {
+    /// The kind of failure, as the load-mode report counts them.
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Connect(ConnectError::Refused) => "refused",
+            Failure::Connect(ConnectError::TimedOut) => "timeout",
+            Failure::Connect(ConnectError::DnsLookup { .. }) => "dns",
+            Failure::Connect(ConnectError::Other(_) | ConnectError::Cancelled) => "connect",
+            Failure::Request(kind) => kind,
+        }
     }
 }
 
 /// How one request ended.
-type Outcome = Result<Duration, &'static str>;
+type Outcome = Result<Duration, Failure>;
 
 /// What to do with a request's outcome.
 type OnDone = Box<dyn FnOnce(Outcome)>;
@@ -185,18 +197,18 @@ impl Factory for Request {
 
 impl ClientFactory for Request {
     fn client_connection_failed(&self, _connector: &Connector, reason: &ConnectError) {
-        self.finish(Err(error_kind(reason)));
+        self.finish(Err(Failure::Connect(reason.clone())));
     }
 
     fn client_connection_lost(&self, _connector: &Connector, reason: &DisconnectReason) {
         let outcome = match reason {
-            _ if self.timed_out.get() => Err("timeout"),
+            _ if self.timed_out.get() => Err(Failure::Request("timeout")),
             DisconnectReason::Done if self.kind == Kind::Transform && !self.answered.get() => {
-                Err("no answer")
+                Err(Failure::Request("no answer"))
             }
             DisconnectReason::Done => Ok(self.started.elapsed()),
-            DisconnectReason::Lost(_) => Err("lost"),
-            DisconnectReason::Aborted => Err("no answer"),
+            DisconnectReason::Lost(_) => Err(Failure::Request("lost")),
+            DisconnectReason::Aborted => Err(Failure::Request("no answer")),
         };
         self.finish(outcome);
     }
@@ -325,12 +337,21 @@ fn tutorial_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -
     for payload in payloads {
         let (pending, failed, stopper) = (Rc::clone(&pending), Rc::clone(&failed), reactor.clone());
         let bytes: Rc<[u8]> = options.kind.encode(&payload).into();
+        let address = server.clone();
         let done = Box::new(move |outcome: Outcome| {
             match outcome {
                 Ok(took) => outln!("{payload} took {}", format.show(took)),
-                Err(why) => {
+                // As the other clients that do not copy Twisted's words say it.
+                Err(Failure::Connect(error)) if error != ConnectError::TimedOut => {
                     failed.set(true);
-                    errln!("{payload} failed: {why}");
+                    errln!(
+                        "{payload} failed to connect to {address}: {}",
+                        plain_connect_error(&error)
+                    );
+                }
+                Err(failure) => {
+                    failed.set(true);
+                    errln!("{payload} failed: {}", failure.kind());
                 }
             }
             pending.set(pending.get() - 1);
@@ -414,7 +435,7 @@ fn top_up(load: &Rc<RefCell<Load>>) {
                 state.in_flight -= 1;
                 match outcome {
                     Ok(took) => state.latencies.push(took),
-                    Err(why) => *state.errors.entry(why).or_default() += 1,
+                    Err(failure) => *state.errors.entry(failure.kind()).or_default() += 1,
                 }
                 if let Some(bar) = &state.progress {
                     bar.inc(1);
@@ -429,6 +450,9 @@ fn top_up(load: &Rc<RefCell<Load>>) {
 /// The load-mode report; also its `--json` schema (times in seconds).
 #[derive(Debug, Serialize)]
 struct Report {
+    /// The server, as given on the command line (`127.0.0.1:10000`), as the failed requests of
+    /// tutorial mode name it.
+    server: String,
     requests: u64,
     succeeded: u64,
     failed: u64,
@@ -505,7 +529,7 @@ fn load_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -> Ex
         bar.finish_and_clear();
     }
     let mut latencies = std::mem::take(&mut state.latencies);
-    let report = summarize(&mut latencies, &state.errors, elapsed);
+    let report = summarize(server, &mut latencies, &state.errors, elapsed);
     if options.json {
         match serde_json::to_string_pretty(&report) {
             Ok(json) => outln!("{json}"),
@@ -521,6 +545,7 @@ fn load_mode(reactor: &Reactor, server: &ServerAddress, options: &Options) -> Ex
 }
 
 fn summarize(
+    server: &ServerAddress,
     latencies: &mut [Duration],
     errors: &BTreeMap<&'static str, u64>,
     elapsed: Duration,
@@ -540,6 +565,7 @@ fn summarize(
     });
     let total = succeeded + failed;
     Report {
+        server: server.to_string(),
         requests: total,
         succeeded,
         failed,

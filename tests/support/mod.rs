@@ -45,6 +45,12 @@ pub fn bins(tutorial_only: bool) -> BTreeSet<String> {
         .collect()
 }
 
+/// The path of one of the root package's examples (the benchmarks' loads and references,
+/// `examples/`), which `cargo test` builds into `examples/` next to the programs.
+pub fn example(name: &str) -> PathBuf {
+    program("examples").join(name)
+}
+
 /// The path of a poem in `poetry/`.
 pub fn poem_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,11 +4,11 @@
 //! Everything between the two is left in each program, though the broken client starts as a copy
 //! of client 1.0: the sockets we make ourselves, `do_read`, `connection_lost` and the loop of
 //! `add_reader` calls are the lesson of Part 4, and the broken client is there to be read side by
-//! side with client 1.0, differing only in how `do_read` reads.
+//! side with client 1.0, differing only in how `do_read` reads (and in the Ctrl-C fallback that a
+//! blocking `do_read` makes necessary).
 
-use std::cell::RefCell;
 use std::process::ExitCode;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use clap::Args;
@@ -38,22 +38,54 @@ pub(crate) struct SocketClientArgs {
     output: PoemOutput,
 }
 
-/// How each download ended, by task: the poem if it arrived whole. Each socket adds its own entry
-/// when the reactor tells it that its connection is over.
-pub(crate) type Results = Rc<RefCell<Vec<(usize, Option<Vec<u8>>)>>>;
+/// How each download ended, by task: the poem if it arrived whole. Each socket records its own
+/// entry when the reactor tells it that its connection is over.
+///
+/// A lock rather than a `RefCell`, though the reactor's thread is the only one to record: the
+/// broken client's Ctrl-C fallback reads it from a thread of its own while the reactor is blocked.
+#[derive(Clone, Default)]
+pub(crate) struct Results(Arc<Mutex<Vec<Outcome>>>);
 
-/// The end of `main`: the poems that arrived whole, in task order (`Task N: X bytes of poetry`,
-/// then `Got N poems in T`, then saved and printed as `args` ask), and the exit status, 1 when
-/// `failed` already or when any download did not end with its whole poem, 130 when Ctrl-C stopped
-/// the `reactor`.
+/// How the download of one task ended: with its poem, or `None`.
+type Outcome = (usize, Option<Vec<u8>>);
+
+impl Results {
+    /// Records how the download of `task` ended: with its poem, or `None`.
+    pub(crate) fn record(&self, task: usize, outcome: Option<Vec<u8>>) {
+        self.entries().push((task, outcome));
+    }
+
+    fn entries(&self) -> MutexGuard<'_, Vec<Outcome>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The end of `main`: [`report`], and the exit status, 1 when anything failed, 130 when Ctrl-C
+/// stopped the `reactor`.
 pub(crate) fn summarize(
     reactor: &Reactor,
     args: &SocketClientArgs,
     results: Results,
     elapsed: Duration,
-    mut failed: bool,
+    failed: bool,
 ) -> ExitCode {
-    let mut results = results.take();
+    match report(args, &results, elapsed, failed) {
+        Some(failed) => exit_status_after(reactor, failed),
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// The summary: the poems that arrived whole, in task order (`Task N: X bytes of poetry`, then
+/// `Got N poems in T`, then saved and printed as `args` ask). Returns whether anything failed:
+/// `failed` already, or a download that did not end with its whole poem; `None` when a poem could
+/// not be saved (the error is reported).
+pub(crate) fn report(
+    args: &SocketClientArgs,
+    results: &Results,
+    elapsed: Duration,
+    mut failed: bool,
+) -> Option<bool> {
+    let mut results = results.entries().clone();
     // The sockets finished in whatever order their servers closed them.
     results.sort_by_key(|(task, _)| *task);
     let mut poems = Vec::new();
@@ -63,14 +95,12 @@ pub(crate) fn summarize(
             None => failed = true,
         }
     }
-    if !report_poems(
+    report_poems(
         &poems,
         elapsed,
         args.time_format.time_format,
         &args.output,
         true,
-    ) {
-        return ExitCode::FAILURE;
-    }
-    exit_status_after(reactor, failed)
+    )
+    .then_some(failed)
 }

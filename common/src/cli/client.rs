@@ -2,8 +2,8 @@
 //! no server, report the poems they got, and say with their exit status whether anything failed.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
@@ -108,6 +108,68 @@ pub fn count_poems_until_ctrl_c(time_format: TimeFormat) -> Arc<AtomicUsize> {
 /// on a thread of its own, which ends the whole process. The handler is installed before this
 /// returns: a Ctrl-C pressed right after is never missed.
 pub fn on_ctrl_c(summary: impl FnOnce() + Send + 'static) {
+    after_sigint(move || {
+        summary();
+        std::process::exit(say_interrupted("SIGINT").into());
+    });
+}
+
+/// Ctrl-C for a reactor client whose callbacks may block: `get-poetry-1-broken`, the lesson of
+/// Part 4, which reads a whole poem inside one callback.
+///
+/// The reactor hears of Ctrl-C only between two callbacks, so a callback blocked in a read keeps it
+/// from ever stopping. This waits for SIGINT on a thread of its own instead, which needs nothing of
+/// the reactor: if the reactor has not stopped `grace` after the signal, it says so, runs
+/// `summary` (which prints what finished so far), says `interrupted` and ends the program with
+/// status 130, as [`on_ctrl_c`] does. Once `run` has returned, call
+/// [`BlockedReactorFallback::reactor_stopped`]: the program then ends its usual way, with its own
+/// summary and [`exit_status_after`].
+pub fn on_ctrl_c_if_blocked(
+    grace: Duration,
+    summary: impl FnOnce() + Send + 'static,
+) -> BlockedReactorFallback {
+    let stopped = Arc::new(Mutex::new(false));
+    let watched = Arc::clone(&stopped);
+    after_sigint(move || {
+        std::thread::sleep(grace);
+        // Held until the process ends: `reactor_stopped` then waits rather than start a second
+        // summary.
+        let stopped = watched.lock().unwrap_or_else(PoisonError::into_inner);
+        if *stopped {
+            return;
+        }
+        errln!(
+            "{}: the reactor has not stopped {} after Ctrl-C: a callback is blocking it",
+            program_name(),
+            TimeFormat::Human.show(grace)
+        );
+        summary();
+        std::process::exit(say_interrupted("SIGINT").into());
+    });
+    BlockedReactorFallback { stopped }
+}
+
+/// The fallback of [`on_ctrl_c_if_blocked`], to be told when the reactor has stopped.
+#[must_use = "call reactor_stopped once the reactor's run has returned"]
+pub struct BlockedReactorFallback {
+    stopped: Arc<Mutex<bool>>,
+}
+
+impl BlockedReactorFallback {
+    /// The reactor's `run` has returned: from now on the fallback does nothing. If it is already
+    /// printing its summary, this waits for it to end the program.
+    pub fn reactor_stopped(self) {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+    }
+}
+
+/// Calls `then` on a thread of its own when SIGINT arrives. The handler is installed before this
+/// returns: a Ctrl-C pressed right after is never missed. Once installed, SIGINT no longer kills
+/// the process by itself: `then` must end it, or the signal is ignored.
+///
+/// The thread runs its own small runtime to await the signal, so it hears of it whatever the main
+/// thread is doing, blocked in a `read` included (a signal does not end a `read`: it is restarted).
+fn after_sigint(then: impl FnOnce() + Send + 'static) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -124,8 +186,7 @@ pub fn on_ctrl_c(summary: impl FnOnce() + Send + 'static) {
     };
     std::thread::spawn(move || {
         if runtime.block_on(interrupt.recv()).is_some() {
-            summary();
-            std::process::exit(say_interrupted("SIGINT").into());
+            then();
         }
     });
 }

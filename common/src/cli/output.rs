@@ -15,6 +15,8 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::protocol::ConnectError;
+
 /// Whether a closed stdout or stderr must leave the program running: set by servers.
 static KEEP_SERVING: AtomicBool = AtomicBool::new(false);
 
@@ -104,9 +106,41 @@ pub fn plain_error(error: &io::Error) -> String {
     }
 }
 
+/// A connection the reactor could not make, in the words [`plain_error`] gives the blocking clients'
+/// failures: the system's (`Connection refused`) or the resolver's (`failed to lookup address
+/// information: Name or service not known`). For the programs that do not copy Twisted's wording
+/// (`Connection was refused by other side: 111: Connection refused.`), so that they say it as
+/// `get-poetry-blocking` does: `failed to connect to 127.0.0.1:10004: Connection refused`.
+pub fn plain_connect_error(error: &ConnectError) -> String {
+    let system =
+        |errno: rustix::io::Errno| plain_error(&io::Error::from_raw_os_error(errno.raw_os_error()));
+    match error {
+        ConnectError::Refused => system(rustix::io::Errno::CONNREFUSED),
+        ConnectError::TimedOut => system(rustix::io::Errno::TIMEDOUT),
+        ConnectError::DnsLookup { error, .. } | ConnectError::Other(error) => error.clone(),
+        ConnectError::Cancelled => "the connection attempt was cancelled".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_errors_in_plain_words() {
+        assert_eq!(
+            plain_connect_error(&ConnectError::Refused),
+            "Connection refused"
+        );
+        let unknown = ConnectError::DnsLookup {
+            host: "nowhere.invalid".to_owned(),
+            error: "failed to lookup address information: Name or service not known".to_owned(),
+        };
+        assert_eq!(
+            plain_connect_error(&unknown),
+            "failed to lookup address information: Name or service not known"
+        );
+    }
 
     #[test]
     fn plain_errors_drop_the_os_error_number() {

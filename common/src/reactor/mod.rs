@@ -195,6 +195,11 @@ impl Reactor {
     /// then returns, so that the code after it runs (printing the poems a client got, say).
     ///
     /// A reactor runs once: calling `run` again, while it runs or after it stopped, is an error.
+    //
+    // Never inlined: the stack demos (the `stack` example, clients 2.0 and 4.0 "with stacktrace")
+    // are about this frame, `main` calling the reactor's loop calling our callback, and a release
+    // build would otherwise inline `run` into `main` and leave no trace of the loop.
+    #[inline(never)]
     pub fn run(&self) -> Result<(), ReactorError> {
         match self.inner.phase.get() {
             Phase::Ready => {}
