@@ -11,6 +11,8 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
+use std::process::Output;
 
 use support::twisted::{self, PythonServer};
 use support::{Listening, lines, run};
@@ -142,11 +144,7 @@ fn a_twisted_client_uses_our_keyvalue_pb() {
         "('set', 'nested', [[1], [1]])",
         "('get', 'nested')",
     ];
-    let client = twisted::run(
-        &python,
-        "keyvalue_pb_client.py",
-        &[&[port.as_str()][..], &calls].concat(),
-    );
+    let client = call_store(&python, &port, &calls);
     assert_eq!(
         lines(&client.stdout),
         [
@@ -196,11 +194,7 @@ fn a_twisted_client_stores_decimals_and_dates_in_our_keyvalue_pb() {
         "('get', b'all')",
         "('get', 'd')",
     ];
-    let client = twisted::run(
-        &python,
-        "keyvalue_pb_client.py",
-        &[&[port.as_str()][..], &calls].concat(),
-    );
+    let client = call_store(&python, &port, &calls);
     assert_eq!(
         lines(&client.stdout),
         [
@@ -253,11 +247,7 @@ fn a_twisted_client_uses_keyvalue_server2s_pb_port() {
         "('get', b'fromline')",
         "('nosuch',)",
     ];
-    let client = twisted::run(
-        &python,
-        "keyvalue_pb_client.py",
-        &[&[pb.as_str()][..], &calls].concat(),
-    );
+    let client = call_store(&python, &pb, &calls);
     assert_eq!(
         lines(&client.stdout),
         [
@@ -299,11 +289,7 @@ fn a_twisted_client_calls_our_ipc_server() {
         "('get',)",
         "('put', b'x')",
     ];
-    let client = twisted::run(
-        &python,
-        "keyvalue_pb_client.py",
-        &[&[port.as_str()][..], &calls].concat(),
-    );
+    let client = call_store(&python, &port, &calls);
     assert_eq!(
         lines(&client.stdout),
         [
@@ -321,6 +307,16 @@ fn a_twisted_client_calls_our_ipc_server() {
     );
     assert!(client.status.success());
     server.terminate();
+}
+
+/// Twisted's key-value client making `calls` (Python tuples, the method's name first) on the PB
+/// root at `port`, one after the other; it prints a line per call.
+fn call_store(python: &Path, port: &str, calls: &[&str]) -> Output {
+    twisted::run(
+        python,
+        "keyvalue_pb_client.py",
+        &[&[port][..], calls].concat(),
+    )
 }
 
 /// Sends `request` over the training's line protocol on `port` and gives the reply line, without
